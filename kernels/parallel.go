@@ -20,9 +20,32 @@ type TaskFunc func(lo, hi int)
 // Run calls f(lo, hi).
 func (f TaskFunc) Run(lo, hi int) { f(lo, hi) }
 
+// ChunkTask is a Task that also learns which chunk it runs: chunk indices are
+// 0..chunks-1 in range order, so a task can write a per-chunk partial result
+// and the caller can reduce the partials in a fixed order (deterministic).
+type ChunkTask interface {
+	RunChunk(chunk, lo, hi int)
+}
+
+// ChunkFunc adapts an ordinary function to ChunkTask.
+type ChunkFunc func(chunk, lo, hi int)
+
+// RunChunk calls f(chunk, lo, hi).
+func (f ChunkFunc) RunChunk(chunk, lo, hi int) { f(chunk, lo, hi) }
+
 type job struct {
 	t      Task
+	ct     ChunkTask
+	chunk  int
 	lo, hi int
+}
+
+func (j job) run() {
+	if j.ct != nil {
+		j.ct.RunChunk(j.chunk, j.lo, j.hi)
+	} else {
+		j.t.Run(j.lo, j.hi)
+	}
 }
 
 type pool struct {
@@ -46,7 +69,7 @@ func getPool() *pool {
 			p.jobs = append(p.jobs, ch)
 			go func() {
 				for j := range ch {
-					j.t.Run(j.lo, j.hi)
+					j.run()
 					p.wg.Done()
 				}
 			}()
@@ -73,8 +96,26 @@ func ParallelFor(n int, t Task) {
 // ParallelForGrain is ParallelFor with chunk sizes that are multiples of grain
 // (except the last), and serial execution when n < 2*grain.
 func ParallelForGrain(n, grain int, t Task) {
+	parallel(n, grain, job{t: t})
+}
+
+// ParallelChunks is ParallelForGrain for a ChunkTask. It returns the number of
+// chunks it used (1 when it ran serially); chunk indices are < MaxChunks().
+// With the same n, grain and Workers() the chunks are always the same, unless
+// another goroutine is running a ParallelFor at the same moment (then this
+// call runs serially as one chunk): drive parallel work from one goroutine
+// when results must be bit-reproducible.
+func ParallelChunks(n, grain int, t ChunkTask) int {
+	return parallel(n, grain, job{ct: t})
+}
+
+// MaxChunks is the largest number of chunks ParallelChunks may use: the size
+// for per-chunk partial buffers.
+func MaxChunks() int { return Workers() }
+
+func parallel(n, grain int, jb job) int {
 	if n <= 0 {
-		return
+		return 0
 	}
 	if grain < 1 {
 		grain = 1
@@ -82,8 +123,9 @@ func ParallelForGrain(n, grain int, t Task) {
 	p := getPool()
 	w := p.workers
 	if w == 1 || n < 2*grain || !p.mu.TryLock() {
-		t.Run(0, n)
-		return
+		jb.lo, jb.hi = 0, n
+		jb.run()
+		return 1
 	}
 	defer p.mu.Unlock()
 	units := (n + grain - 1) / grain
@@ -101,10 +143,13 @@ func ParallelForGrain(n, grain int, t Task) {
 	}
 	p.wg.Add(w - 1)
 	for i := 1; i < w; i++ {
-		lo, hi := bounds(i)
-		p.jobs[i-1] <- job{t, lo, hi}
+		jb.chunk = i
+		jb.lo, jb.hi = bounds(i)
+		p.jobs[i-1] <- jb
 	}
-	lo, hi := bounds(0)
-	t.Run(lo, hi)
+	jb.chunk = 0
+	jb.lo, jb.hi = bounds(0)
+	jb.run()
 	p.wg.Wait()
+	return w
 }

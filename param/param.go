@@ -10,8 +10,30 @@ package param
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 )
+
+// Init fills a freshly built tensor. It must draw from rng deterministically.
+type Init func(data []float32, rng *rand.Rand)
+
+// Normal returns an Init drawing N(0, std²) values.
+func Normal(std float32) Init {
+	return func(data []float32, rng *rand.Rand) {
+		for i := range data {
+			data[i] = std * float32(rng.NormFloat64())
+		}
+	}
+}
+
+// Const returns an Init setting every element to v.
+func Const(v float32) Init {
+	return func(data []float32, _ *rand.Rand) {
+		for i := range data {
+			data[i] = v
+		}
+	}
+}
 
 // Tensor is a named view into a Store. Shape is row-major; Data and Grad have
 // length Numel() once the store is built. Decay says whether AdamW applies
@@ -21,7 +43,8 @@ type Tensor struct {
 	Name   string
 	Shape  []int
 	Decay  bool
-	Offset int // element offset into Store.Data / Store.Grad
+	Offset int  // element offset into Store.Data / Store.Grad
+	Init   Init // how Store.Initialize fills it; nil means zeros
 	Data   []float32
 	Grad   []float32
 }
@@ -80,6 +103,36 @@ func (s *Store) Build() {
 		t.Grad = s.Grad[t.Offset : t.Offset+k : t.Offset+k]
 	}
 	s.built = true
+}
+
+// Initialize fills every tensor, in Add order, from one PCG stream seeded by
+// seed, so the same seed and architecture give bit-identical parameters.
+func (s *Store) Initialize(seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x6d6863))
+	for _, t := range s.Tensors {
+		if t.Init == nil {
+			clear(t.Data)
+			continue
+		}
+		t.Init(t.Data, rng)
+	}
+}
+
+// Share makes s use other's parameter buffer (not its gradients): both
+// stores must have been built from the same architecture. It lets a model
+// built for another batch shape (e.g. sampling) run the same weights.
+func (s *Store) Share(other *Store) error {
+	if len(s.Tensors) != len(other.Tensors) || len(s.Data) != len(other.Data) {
+		return fmt.Errorf("param: cannot share stores of different layouts")
+	}
+	s.Data = other.Data
+	for i, t := range s.Tensors {
+		if t.Name != other.Tensors[i].Name || t.Offset != other.Tensors[i].Offset {
+			return fmt.Errorf("param: cannot share: tensor %d is %s here, %s there", i, t.Name, other.Tensors[i].Name)
+		}
+		t.Data = other.Tensors[i].Data
+	}
+	return nil
 }
 
 // Get returns the tensor with the given name, or nil.

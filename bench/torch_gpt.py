@@ -1,0 +1,575 @@
+#!/usr/bin/env python3
+"""PyTorch (CPU) twin of the mhc Go GPT: speed baseline and checkpoint interop.
+
+Architecture (must match the Go engine): byte-level token embedding, no
+positional embedding, Pre-Norm blocks with RMSNorm, causal multi-head attention
+with rotate-half RoPE, SwiGLU MLP, final RMSNorm, untied (or tied) lm_head,
+no biases, no dropout. Mean cross-entropy over all B*T next-token targets.
+
+Modes:
+  --bench --preset tiny|small|base [--steps N --warmup W --json]
+      time full train steps (forward, backward, AdamW) on random tokens.
+  --check DIR [--logits FILE]
+      load DIR/config.json + DIR/model.safetensors (strict), optionally compare
+      the model's logits on FILE's "tokens" with FILE's "logits".
+  --selftest
+      write random checkpoints (plus numpy-reference logits) to a temp dir and
+      run --check on them, including the failure cases.
+  --write-sample PATH
+      write a tiny safetensors file (used by the Go package's tests).
+  --write-random DIR
+      write a random checkpoint (d32 L2 H4, V256) plus logits.safetensors from
+      an independent numpy float64 reference forward pass, for Go-side tests.
+
+Run with the system interpreter (PyTorch 1.13 from Debian):
+  OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_gpt.py --bench --preset tiny --json
+
+Only torch, numpy and the standard library are used; the safetensors format is
+read and written by hand below.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import struct
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# ---------------------------------------------------------------------------
+# safetensors, by hand
+
+_NP_DTYPES = {
+    "F64": "<f8", "F32": "<f4", "F16": "<f2",
+    "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
+    "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
+}
+_DTYPE_SIZES = {k: np.dtype(v).itemsize for k, v in _NP_DTYPES.items()}
+_DTYPE_SIZES["BF16"] = 2
+_ST_NAMES = {np.dtype(v).newbyteorder("<").str: k for k, v in _NP_DTYPES.items()}
+
+
+class FormatError(Exception):
+    """A malformed safetensors file or checkpoint."""
+
+
+def st_read(path):
+    """Read a safetensors file: returns ({name: np.ndarray}, metadata dict).
+
+    BF16 tensors are widened to float32. Offsets, sizes and overlaps are
+    checked; errors raise FormatError with a one-line message.
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise FormatError(f"{path}: file too short")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > 100 << 20 or n > len(data) - 8:
+        raise FormatError(f"{path}: bad header length {n}")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise FormatError(f"{path}: invalid header JSON: {e}") from None
+    if not isinstance(header, dict):
+        raise FormatError(f"{path}: header is not a JSON object")
+    buf = memoryview(data)[8 + n:]
+    meta = header.pop("__metadata__", None) or {}
+    out, spans = {}, []
+    for name, e in header.items():
+        try:
+            dtype, shape, (b, end) = e["dtype"], list(e["shape"]), e["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise FormatError(f"{path}: tensor {name!r}: bad entry {e!r}") from None
+        if dtype not in _DTYPE_SIZES:
+            raise FormatError(f"{path}: tensor {name!r}: unknown dtype {dtype!r}")
+        if any(not isinstance(d, int) or d < 0 for d in shape):
+            raise FormatError(f"{path}: tensor {name!r}: bad shape {shape}")
+        numel = math.prod(shape)
+        if not (0 <= b <= end <= len(buf)) or end - b != numel * _DTYPE_SIZES[dtype]:
+            raise FormatError(f"{path}: tensor {name!r}: bad data_offsets [{b},{end}] for {dtype} {shape}")
+        spans.append((b, end, name))
+        raw = buf[b:end]
+        if dtype == "BF16":
+            arr = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            arr = np.frombuffer(raw, dtype=_NP_DTYPES[dtype])
+        out[name] = arr.reshape(shape)
+    spans.sort()
+    for (_, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
+        if b1 < e0:
+            raise FormatError(f"{path}: tensors {n0!r} and {n1!r} overlap")
+    return out, meta
+
+
+def st_write(path, tensors, metadata=None):
+    """Write [(name, np.ndarray), ...] as safetensors; data in the given order.
+
+    The header lists keys sorted (as the reference implementation does), so its
+    order generally differs from the data order.
+    """
+    header, chunks, off = {}, [], 0
+    for name, arr in tensors:
+        arr = np.ascontiguousarray(arr)
+        st = _ST_NAMES.get(arr.dtype.newbyteorder("<").str)
+        if st is None:
+            raise FormatError(f"tensor {name!r}: unsupported dtype {arr.dtype}")
+        raw = arr.astype(_NP_DTYPES[st], copy=False).tobytes()
+        header[name] = {"dtype": st, "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
+        chunks.append(raw)
+        off += len(raw)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    h = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for c in chunks:
+            f.write(c)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------
+# model
+
+def default_mlp_hidden(d):
+    """8d/3 rounded up to a multiple of 64 (384 for d=128)."""
+    return -(-8 * d // (3 * 64)) * 64
+
+
+class Config:
+    """Model hyperparameters, named as in the Go checkpoint's config.json."""
+
+    def __init__(self, vocab_size=256, d_model=128, n_layers=4, n_heads=4, mlp_hidden=None,
+                 seq_len=128, rope_theta=10000.0, norm_eps=1e-5, tie_embeddings=False, conn="residual"):
+        if d_model % n_heads or (d_model // n_heads) % 2:
+            raise ValueError(f"d_model {d_model} must split into {n_heads} heads of even size")
+        self.vocab_size, self.d_model, self.n_layers, self.n_heads = vocab_size, d_model, n_layers, n_heads
+        self.mlp_hidden = mlp_hidden or default_mlp_hidden(d_model)
+        self.seq_len, self.rope_theta, self.norm_eps = seq_len, float(rope_theta), float(norm_eps)
+        self.tie_embeddings, self.conn = bool(tie_embeddings), conn
+
+    def to_json(self):
+        return dict(vars(self))
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_tables(T, hd, theta):
+    """cos/sin [T, hd] for rotate-half RoPE: angle(pos, j) = pos * theta^(-2j/hd)."""
+    inv = theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
+    ang = torch.arange(T, dtype=torch.float64)[:, None] * inv[None, :]
+    ang = torch.cat([ang, ang], dim=-1)
+    return ang.cos().float(), ang.sin().float()
+
+
+def apply_rope(x, cos, sin):
+    """x [B, H, T, hd]; pairs (x[j], x[j+hd/2]) rotate by angle(pos, j)."""
+    h = x.shape[-1] // 2
+    rot = torch.cat([-x[..., h:], x[..., :h]], dim=-1)
+    return x * cos + rot * sin
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        d = cfg.d_model
+        self.h, self.hd = cfg.n_heads, d // cfg.n_heads
+        self.qkv = nn.Linear(d, 3 * d, bias=False)
+        self.out = nn.Linear(d, d, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, T, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=-1)
+        q, k, v = (t.view(B, T, self.h, self.hd).transpose(1, 2) for t in (q, k, v))
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hd))
+        mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+        att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, d)
+        return self.out(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.hidden = cfg.mlp_hidden
+        self.gate_up = nn.Linear(cfg.d_model, 2 * cfg.mlp_hidden, bias=False)
+        self.down = nn.Linear(cfg.mlp_hidden, cfg.d_model, bias=False)
+
+    def forward(self, x):
+        g, u = self.gate_up(x).split(self.hidden, dim=-1)
+        return self.down(F.silu(g) * u)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.attn = Attention(cfg)
+        self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x, cos, sin):
+        x = x + self.attn(self.attn_norm(x), cos, sin)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        if cfg.conn != "residual":
+            raise ValueError(f'conn {cfg.conn!r} is not supported yet (only "residual")')
+        self.cfg = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm_f = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.lm_head = None if cfg.tie_embeddings else nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self._rope = {}
+        self.init_weights()
+
+    def init_weights(self):
+        std_proj = 0.02 / math.sqrt(2 * self.cfg.n_layers)
+        for name, p in self.named_parameters():
+            if p.dim() < 2:
+                nn.init.ones_(p)
+            elif name.endswith(("attn.out.weight", "mlp.down.weight")):
+                nn.init.normal_(p, 0.0, std_proj)
+            else:
+                nn.init.normal_(p, 0.0, 0.02)
+
+    def rope(self, T):
+        if T not in self._rope:
+            self._rope[T] = rope_tables(T, self.cfg.d_model // self.cfg.n_heads, self.cfg.rope_theta)
+        return self._rope[T]
+
+    def forward(self, idx, targets=None):
+        cos, sin = self.rope(idx.shape[1])
+        x = self.wte(idx)
+        for b in self.blocks:
+            x = b(x, cos, sin)
+        x = self.norm_f(x)
+        logits = F.linear(x, self.wte.weight) if self.lm_head is None else self.lm_head(x)
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def make_optimizer(model, lr):
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                              {"params": no_decay, "weight_decay": 0.0}],
+                             lr=lr, betas=(0.9, 0.95), eps=1e-8)
+
+
+# ---------------------------------------------------------------------------
+# --bench
+
+PRESETS = {
+    "tiny": dict(d_model=128, n_layers=4, n_heads=4, seq_len=128, batch=16),
+    "small": dict(d_model=256, n_layers=6, n_heads=4, seq_len=128, batch=16),
+    "base": dict(d_model=512, n_layers=8, n_heads=8, seq_len=256, batch=16),
+}
+
+
+def bench(args):
+    p = dict(PRESETS[args.preset])
+    B = p.pop("batch")
+    if args.batch:
+        B = args.batch
+    cfg = Config(vocab_size=256, **p)
+    T = cfg.seq_len
+    torch.manual_seed(args.seed)
+    model = GPT(cfg)
+    model.train()
+    opt = make_optimizer(model, args.lr)
+    nparams = sum(p.numel() for p in model.parameters())
+
+    def step():
+        tok = torch.randint(0, cfg.vocab_size, (B, T + 1))
+        _, loss = model(tok[:, :-1], tok[:, 1:])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(args.warmup):
+        step()
+    chunk = max(1, args.steps // args.chunks)
+    rates, loss, done = [], float("nan"), 0
+    while done < args.steps:
+        n = min(chunk, args.steps - done)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            loss = step()
+        dt = time.perf_counter() - t0
+        rates.append(n * B * T / dt)
+        done += n
+    med = statistics.median(rates)
+    if args.json:
+        print(json.dumps({"bench": "train", "impl": "pytorch", "preset": args.preset,
+                          "tok_per_s": round(med, 1), "step_ms": round(B * T / med * 1e3, 2),
+                          "params": nparams, "threads": torch.get_num_threads(),
+                          "steps": args.steps, "batch": B, "seq": T, "loss": round(loss, 4),
+                          "torch": torch.__version__}, separators=(",", ":")))
+    else:
+        print(f"pytorch {torch.__version__} preset={args.preset} params={nparams} B={B} T={T} "
+              f"threads={torch.get_num_threads()} steps={args.steps} warmup={args.warmup}")
+        print(f"tok/s median {med:.0f} (chunks: {', '.join(f'{r:.0f}' for r in rates)}), "
+              f"step {B * T / med * 1e3:.1f} ms, last loss {loss:.4f}")
+
+
+# ---------------------------------------------------------------------------
+# --check
+
+CONFIG_KEYS = ("vocab_size", "d_model", "n_layers", "n_heads", "mlp_hidden", "seq_len",
+               "rope_theta", "norm_eps", "tie_embeddings", "conn")
+
+
+def load_checkpoint(ckpt_dir):
+    """Build the model from DIR/config.json and load DIR/model.safetensors strictly."""
+    cpath = os.path.join(ckpt_dir, "config.json")
+    try:
+        with open(cpath) as f:
+            raw = json.load(f)
+    except (OSError, ValueError) as e:
+        raise FormatError(f"{cpath}: {e}") from None
+    conn = raw.get("conn", "residual")
+    if conn != "residual":
+        raise FormatError(f'{cpath}: conn {conn!r} is not supported by torch_gpt.py yet (only "residual")')
+    missing = [k for k in ("vocab_size", "d_model", "n_layers", "n_heads") if k not in raw]
+    if missing:
+        raise FormatError(f"{cpath}: missing keys {missing}")
+    cfg = Config(**{k: raw[k] for k in CONFIG_KEYS if k in raw and raw[k] is not None})
+    model = GPT(cfg)
+    wpath = os.path.join(ckpt_dir, "model.safetensors")
+    tensors, _ = st_read(wpath)
+    want = model.state_dict()
+    miss = sorted(set(want) - set(tensors))
+    extra = sorted(set(tensors) - set(want))
+    if miss or extra:
+        raise FormatError(f"{wpath}: missing tensors {miss[:8]}, unexpected tensors {extra[:8]}")
+    state = {}
+    for name, ref in want.items():
+        arr = tensors[name]
+        if arr.dtype != np.float32:
+            raise FormatError(f"{wpath}: tensor {name!r} is {arr.dtype}, want F32")
+        if tuple(arr.shape) != tuple(ref.shape):
+            raise FormatError(f"{wpath}: tensor {name!r} has shape {list(arr.shape)}, want {list(ref.shape)}")
+        state[name] = torch.from_numpy(arr.copy())
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    return model, cfg
+
+
+def check(ckpt_dir, logits_path, tol=1e-3):
+    """Returns the process exit code: 0 OK, 1 logits mismatch."""
+    model, cfg = load_checkpoint(ckpt_dir)
+    nparams = sum(p.numel() for p in model.parameters())
+    print(f"loaded {ckpt_dir}: d={cfg.d_model} L={cfg.n_layers} H={cfg.n_heads} hidden={cfg.mlp_hidden} "
+          f"V={cfg.vocab_size} tie={cfg.tie_embeddings} params={nparams}")
+    if not logits_path:
+        print("OK (weights loaded)")
+        return 0
+    ref, _ = st_read(logits_path)
+    if "tokens" not in ref or "logits" not in ref:
+        raise FormatError(f"{logits_path}: need tensors 'tokens' and 'logits', have {sorted(ref)}")
+    tok, want = ref["tokens"], ref["logits"]
+    if tok.ndim != 2 or want.shape != tok.shape + (cfg.vocab_size,):
+        raise FormatError(f"{logits_path}: tokens {list(tok.shape)} / logits {list(want.shape)} "
+                          f"do not match [B, T] / [B, T, {cfg.vocab_size}]")
+    if tok.size and (tok.min() < 0 or tok.max() >= cfg.vocab_size):
+        raise FormatError(f"{logits_path}: token ids outside [0, {cfg.vocab_size})")
+    with torch.no_grad():
+        got, _ = model(torch.from_numpy(tok.astype(np.int64)))
+    diff = float(np.abs(got.numpy().astype(np.float64) - want.astype(np.float64)).max()) if want.size else 0.0
+    if not math.isfinite(diff) or diff > tol:
+        print(f"FAIL max abs logits diff {diff:.3g} > {tol:g} (T={tok.shape[1]})")
+        return 1
+    print(f"OK max abs logits diff {diff:.3g} <= {tol:g} (T={tok.shape[1]})")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# --selftest: an independent numpy float64 reference forward pass
+
+def ref_forward(w, cfg, tokens):
+    """Reference logits [T, V] for one sequence, written from the spec with loops."""
+    d, H = cfg.d_model, cfg.n_heads
+    hd, half = d // H, d // H // 2
+    T = len(tokens)
+
+    def rms(x, g):
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg.norm_eps) * g
+
+    def rope(v, pos):  # v [hd]
+        out = v.copy()
+        for j in range(half):
+            a = pos * cfg.rope_theta ** (-2.0 * j / hd)
+            c, s = math.cos(a), math.sin(a)
+            out[j] = v[j] * c - v[j + half] * s
+            out[j + half] = v[j + half] * c + v[j] * s
+        return out
+
+    x = w["wte.weight"][tokens].astype(np.float64)
+    for i in range(cfg.n_layers):
+        p = f"blocks.{i}."
+        h = rms(x, w[p + "attn_norm.weight"])
+        qkv = h @ w[p + "attn.qkv.weight"].T
+        y = np.zeros((T, d))
+        for hh in range(H):
+            cols = slice(hh * hd, (hh + 1) * hd)
+            q = np.stack([rope(qkv[t, :d][cols], t) for t in range(T)])
+            k = np.stack([rope(qkv[t, d:2 * d][cols], t) for t in range(T)])
+            v = qkv[:, 2 * d:][:, cols]
+            for t in range(T):
+                s = q[t] @ k[:t + 1].T / math.sqrt(hd)
+                e = np.exp(s - s.max())
+                y[t, cols] = (e / e.sum()) @ v[:t + 1]
+        x = x + y @ w[p + "attn.out.weight"].T
+        h = rms(x, w[p + "mlp_norm.weight"])
+        gu = h @ w[p + "mlp.gate_up.weight"].T
+        g, u = gu[:, :cfg.mlp_hidden], gu[:, cfg.mlp_hidden:]
+        x = x + (g / (1 + np.exp(-g)) * u) @ w[p + "mlp.down.weight"].T
+    x = rms(x, w["norm_f.weight"])
+    head = w["wte.weight"] if cfg.tie_embeddings else w["lm_head.weight"]
+    return x @ head.T
+
+
+def random_checkpoint(ckpt_dir, cfg, T, seed):
+    """Write config.json, model.safetensors and logits.safetensors (numpy only)."""
+    rng = np.random.default_rng(seed)
+    d, hid, V = cfg.d_model, cfg.mlp_hidden, cfg.vocab_size
+    w = [("wte.weight", rng.normal(0, 0.5, (V, d)))]
+    for i in range(cfg.n_layers):
+        p = f"blocks.{i}."
+        w += [(p + "attn_norm.weight", 1 + 0.1 * rng.normal(size=d)),
+              (p + "attn.qkv.weight", rng.normal(0, 0.2, (3 * d, d))),
+              (p + "attn.out.weight", rng.normal(0, 0.2, (d, d))),
+              (p + "mlp_norm.weight", 1 + 0.1 * rng.normal(size=d)),
+              (p + "mlp.gate_up.weight", rng.normal(0, 0.2, (2 * hid, d))),
+              (p + "mlp.down.weight", rng.normal(0, 0.2, (d, hid)))]
+    w.append(("norm_f.weight", 1 + 0.1 * rng.normal(size=d)))
+    if not cfg.tie_embeddings:
+        w.append(("lm_head.weight", rng.normal(0, 0.2, (V, d))))
+    w = [(n, a.astype(np.float32)) for n, a in w]
+    os.makedirs(ckpt_dir, exist_ok=True)
+    with open(os.path.join(ckpt_dir, "config.json"), "w") as f:
+        json.dump(cfg.to_json(), f, indent=1)
+    st_write(os.path.join(ckpt_dir, "model.safetensors"), w, {"format": "pt"})
+    tokens = rng.integers(0, V, size=T).astype(np.int32)
+    logits = ref_forward({n: a.astype(np.float64) for n, a in w}, cfg, tokens)
+    lpath = os.path.join(ckpt_dir, "logits.safetensors")
+    st_write(lpath, [("tokens", tokens[None]), ("logits", logits[None].astype(np.float32))])
+    return lpath
+
+
+def expect_error(fn, needle):
+    try:
+        fn()
+    except (FormatError, ValueError) as e:
+        if needle not in str(e):
+            raise AssertionError(f"error {e!r} lacks {needle!r}")
+        print(f"  refused as expected: {e}")
+        return
+    raise AssertionError(f"expected an error containing {needle!r}")
+
+
+def selftest():
+    with tempfile.TemporaryDirectory() as tmp:
+        for tie in (False, True):
+            cfg = Config(vocab_size=97, d_model=32, n_layers=2, n_heads=4, mlp_hidden=48,
+                         seq_len=16, rope_theta=10000.0, tie_embeddings=tie)
+            ck = os.path.join(tmp, f"tie{int(tie)}")
+            lpath = random_checkpoint(ck, cfg, T=12, seed=1 + tie)
+            if check(ck, lpath) != 0:
+                raise AssertionError("logits mismatch against numpy reference")
+        # A wrong logits file must fail with exit code 1.
+        ref = st_read(lpath)[0]
+        bad = os.path.join(tmp, "bad_logits.safetensors")
+        st_write(bad, [("tokens", ref["tokens"]), ("logits", ref["logits"] + np.float32(0.01))])
+        if check(ck, bad) != 1:
+            raise AssertionError("perturbed logits were accepted")
+        # Refusals: other connection types, missing and unexpected tensors.
+        cpath = os.path.join(ck, "config.json")
+        raw = json.load(open(cpath))
+        json.dump(dict(raw, conn="mhc"), open(cpath, "w"))
+        expect_error(lambda: load_checkpoint(ck), "not supported")
+        json.dump(dict(raw, tie_embeddings=False), open(cpath, "w"))
+        expect_error(lambda: load_checkpoint(ck), "missing tensors ['lm_head.weight']")
+        json.dump(raw, open(cpath, "w"))
+        wpath = os.path.join(ck, "model.safetensors")
+        tensors, meta = st_read(wpath)
+        st_write(wpath, list(tensors.items()) + [("extra", np.zeros(1, np.float32))], meta)
+        expect_error(lambda: load_checkpoint(ck), "unexpected tensors ['extra']")
+    print("selftest OK")
+    return 0
+
+
+def write_sample(path):
+    """The fixture read by safetensors/safetensors_test.go (TestPythonFile)."""
+    st_write(path, [("tokens", np.array([[0, 1, 2, 255]], np.int32)),
+                    ("logits", (np.arange(24, dtype=np.float32) / 8 - 1).reshape(1, 4, 6))],
+             {"format": "pt"})
+    print(f"wrote {path}")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--bench", action="store_true", help="time training steps")
+    mode.add_argument("--check", metavar="DIR", help="load a Go checkpoint directory")
+    mode.add_argument("--selftest", action="store_true", help="test --check on numpy-built checkpoints")
+    mode.add_argument("--write-sample", metavar="PATH", help="write the Go test fixture")
+    mode.add_argument("--write-random", metavar="DIR",
+                      help="write a random residual checkpoint + numpy-reference logits.safetensors to DIR")
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    ap.add_argument("--chunks", type=int, default=4, help="timed chunks; tok/s is their median")
+    ap.add_argument("--batch", type=int, default=0, help="override the preset's batch size")
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    ap.add_argument("--json", action="store_true", help="one JSON line for --bench")
+    ap.add_argument("--logits", metavar="FILE", help="with --check: compare logits (tokens I32 [1,T], logits F32 [1,T,V])")
+    ap.add_argument("--tol", type=float, default=1e-3, help="with --logits: max abs difference allowed")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    try:
+        if args.bench:
+            return bench(args) or 0
+        if args.check:
+            return check(args.check, args.logits, args.tol)
+        if args.selftest:
+            return selftest()
+        if args.write_random:
+            cfg = Config(vocab_size=256, d_model=32, n_layers=2, n_heads=4, mlp_hidden=64, seq_len=16)
+            print("wrote", random_checkpoint(args.write_random, cfg, T=16, seed=args.seed))
+            return 0
+        return write_sample(args.write_sample)
+    except FormatError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

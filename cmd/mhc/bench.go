@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mhc-go/mhc/hyper"
+	"github.com/mhc-go/mhc/kernels"
+	"github.com/mhc-go/mhc/model"
+	"github.com/mhc-go/mhc/train"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	presets := fs.String("preset", "tiny", "comma-separated presets for the train benchmark")
+	conns := fs.String("conn", "residual", "comma-separated connections for the train benchmark")
+	streams := fs.Int("streams", 4, "streams for hc/mhc connections")
+	steps := fs.Int("steps", 10, "timed training steps per combination (after 2 warm-up steps)")
+	sizes := fs.String("sizes", "128,512,1024", "comma-separated square GEMM sizes")
+	asJSON := fs.Bool("json", false, "one JSON object per result")
+	if err := parse(fs, args, true); err != nil {
+		return err
+	}
+	what := "all"
+	if fs.NArg() > 1 {
+		return bad("unexpected argument %q", fs.Arg(1))
+	}
+	if fs.NArg() == 1 {
+		what = fs.Arg(0)
+	}
+	if what != "all" && what != "gemm" && what != "train" {
+		return bad("unknown benchmark %q (want gemm, train or all)", what)
+	}
+	if *steps < 1 {
+		return bad("--steps %d: must be at least 1", *steps)
+	}
+	emit := func(human string, obj map[string]any) {
+		if *asJSON {
+			b, _ := json.Marshal(obj)
+			fmt.Fprintln(stdout, string(b))
+		} else {
+			fmt.Fprintln(stdout, human)
+		}
+	}
+	peak := kernels.PeakGFLOPS()
+	if !*asJSON {
+		fmt.Fprintf(stdout, "gemm path %s, %d workers, FMA peak %.0f GFLOP/s\n", kernels.GEMMPath(), kernels.Workers(), peak)
+	}
+	if what == "all" || what == "gemm" {
+		for _, s := range strings.Split(*sizes, ",") {
+			var n int
+			if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 {
+				return bad("--sizes: bad size %q", s)
+			}
+			g := kernels.BenchGEMM(n, 400*time.Millisecond)
+			emit(fmt.Sprintf("gemm n=%-5d %7.1f GFLOP/s (%.0f%% of peak)", n, g, 100*g/peak),
+				map[string]any{"bench": "gemm", "n": n, "gflops": round1(g), "path": kernels.GEMMPath()})
+		}
+	}
+	if what == "all" || what == "train" {
+		for _, pn := range strings.Split(*presets, ",") {
+			p, err := model.LookupPreset(strings.TrimSpace(pn))
+			if err != nil {
+				return badErr(fmt.Errorf("--preset: %w", err))
+			}
+			for _, cn := range strings.Split(*conns, ",") {
+				k, err := hyper.ParseKind(strings.TrimSpace(cn))
+				if err != nil {
+					return badErr(fmt.Errorf("--conn: %w", err))
+				}
+				cfg := p.Config
+				cfg.Conn = k
+				if k != hyper.Residual {
+					cfg.Streams = *streams
+				}
+				r, err := benchTrain(cfg, p.Batch, *steps)
+				if err != nil {
+					return badErr(err)
+				}
+				gf := r.tokPerS * cfg.FLOPsPerToken() / 1e9
+				emit(fmt.Sprintf("train %-5s %-8s %8.0f tok/s  %6.1f GFLOP/s  MFU %4.1f%%  %5.1f ms/step  %d allocs/step",
+					pn, k, r.tokPerS, gf, 100*gf/peak, r.msPerStep, r.allocs),
+					map[string]any{"bench": "train", "preset": strings.TrimSpace(pn), "conn": string(k), "streams": cfg.Streams,
+						"tok_per_s": round1(r.tokPerS), "gflops": round1(gf), "mfu": round1(100*gf/peak) / 100,
+						"ms_per_step": round1(r.msPerStep), "allocs_per_step": r.allocs})
+			}
+		}
+	}
+	return nil
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+type benchResult struct {
+	tokPerS, msPerStep float64
+	allocs             uint64
+}
+
+// benchTrain times full optimizer steps (forward, backward, clip, AdamW) on
+// random tokens and reports the median.
+func benchTrain(cfg model.Config, batch, steps int) (benchResult, error) {
+	m, err := model.New(cfg, batch)
+	if err != nil {
+		return benchResult{}, err
+	}
+	m.Params.Initialize(1)
+	opt := train.NewAdamW(m.Params, 0.9, 0.95, 1e-8, 0.1)
+	N := batch * cfg.Seq
+	rng := rand.New(rand.NewPCG(1, 2))
+	in, tg := make([]int32, N), make([]int32, N)
+	for i := range in {
+		in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
+	}
+	step := func() {
+		m.Params.ZeroGrad()
+		m.ForwardBackward(in, tg, batch, cfg.Seq, 1)
+		opt.ClipGrad(1)
+		opt.Update(1e-4)
+	}
+	step()
+	step()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	times := make([]float64, steps)
+	for i := range times {
+		t := time.Now()
+		step()
+		times[i] = time.Since(t).Seconds()
+	}
+	runtime.ReadMemStats(&ms1)
+	slices.Sort(times)
+	med := times[len(times)/2]
+	return benchResult{tokPerS: float64(N) / med, msPerStep: med * 1e3, allocs: (ms1.Mallocs - ms0.Mallocs) / uint64(steps)}, nil
+}

@@ -1,0 +1,128 @@
+// Command mhc trains, samples, evaluates and benchmarks decoder-only
+// transformers with a plain residual, Hyper-Connections (HC) or
+// Manifold-Constrained Hyper-Connections (mHC), on the CPU, in pure Go.
+//
+// Usage:
+//
+//	mhc train  [--preset tiny|small|base] [--steps N] [--data gostd|english|PATH] [--out DIR] [--resume DIR] ...
+//	mhc sample --checkpoint DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
+//	mhc eval   --checkpoint DIR [--data PATH]
+//	mhc bench  [gemm|train|all] [--preset LIST] [--conn LIST] [--json]
+//
+// Run `mhc COMMAND -h` for every flag. Bad input prints one line naming the
+// problem and exits with status 2.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// usageError marks bad input: reported in one line, exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func bad(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// badErr wraps an error caused by user input.
+func badErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
+
+var commands = []struct {
+	name, help string
+	run        func(args []string, stdout, stderr io.Writer) error
+}{
+	{"train", "train a model (default: tiny preset on the Go standard library sources)", runTrain},
+	{"sample", "generate text from a checkpoint", runSample},
+	{"eval", "loss (nats/token) and bits/byte of a checkpoint on a corpus", runEval},
+	{"bench", "GEMM GFLOP/s and training tokens/s", runBench},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: mhc COMMAND [flags]   (mhc COMMAND -h for flags)")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.help)
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errInterrupted):
+			fmt.Fprintln(stderr, "mhc:", err)
+			return 130
+		}
+		fmt.Fprintln(stderr, "mhc "+c.name+":", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	fmt.Fprintf(stderr, "mhc: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+var errInterrupted = errors.New("interrupted; checkpoint saved")
+
+// newFlags returns a FlagSet whose parse errors are one line and exit 2.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("mhc "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors and refusing
+// positional arguments unless allowed.
+func parse(fs *flag.FlagSet, args []string, positional bool) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stderr)
+		fs.Usage()
+		return err
+	}
+	if err != nil {
+		return bad("%v", err)
+	}
+	if !positional && fs.NArg() > 0 {
+		return bad("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// setFlags returns the names of the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	m := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	return m
+}

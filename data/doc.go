@@ -1,0 +1,71 @@
+// Package data provides the training data of the mhc engine: tokenizers,
+// text corpora with a deterministic train/validation split, and
+// deterministic, resumable batch loaders.
+//
+// # Tokenizers
+//
+// NewTokenizer("byte") maps each byte to a token (vocabulary 256, no
+// end-of-text token). NewTokenizer("gpt2") is GPT-2's r50k_base byte-pair
+// encoding from github.com/tiktoken-go/tokenizer, whose vocabulary is
+// compiled in (no network access), plus "<|endoftext|>" = 50256 (vocabulary
+// 50257).
+//
+// # Corpora
+//
+// LoadCorpus accepts these specs:
+//
+//   - "gostd" (also ""; the default): the Go standard library. The Go root is
+//     the output of `go env GOROOT`, or runtime.GOROOT() if the go command
+//     cannot be run. The documents are the regular files under GOROOT/src
+//     whose names end in ".go" but not "_test.go", excluding every path with
+//     a directory component named "testdata" or "vendor" (vendored
+//     golang.org/x code is not standard library) or starting with "." or "_"
+//     (directories the go command ignores, such as _asm), sorted by their
+//     slash-separated path relative to GOROOT/src (byte order). For Go 1.26.8
+//     that is 3866 files, 47,534,187 bytes (3673 training files, 45.1 MB;
+//     193 validation files, 2.4 MB).
+//   - "english": EnglishDir/train.txt and EnglishDir/val.txt, relative to the
+//     working directory, as written by scripts/fetch-corpus.sh (Project
+//     Gutenberg books and US State of the Union addresses, about 21.4 MB and
+//     1.1 MB). If either is missing, LoadCorpus returns ErrEnglishNotFound.
+//   - a path to a regular file: one document, which must not be empty.
+//   - a path to a directory: every regular file below it, recursively, whose
+//     path has no component starting with "." and which is neither empty nor
+//     binary (a NUL byte in its first 8 KiB), sorted by slash-separated
+//     relative path. Symbolic links are not followed. At least one file must
+//     remain.
+//
+// Files are read as they are; text is expected to be UTF-8 (the byte
+// tokenizer accepts anything; gpt2 replaces invalid bytes by U+FFFD).
+//
+// # Train/validation split
+//
+// Corpus.Split is deterministic and depends only on the documents:
+//
+//   - "english": train.txt is the training side and val.txt the validation
+//     side.
+//   - a corpus of at least 20 documents (gostd, most directories): document i
+//     (0-based, in sorted order) is a validation document if i%20 == 19, i.e.
+//     every 20th document; the others are training documents.
+//   - fewer than 20 documents (a single file, a small directory): each
+//     document is cut in two; the validation part starts just after the first
+//     '\n' at or after 95 % of its bytes (falling back to the last '\n'
+//     before that point, then to the 95 % point itself moved back to a UTF-8
+//     character start), so about the last 5 % of its lines are validation
+//     text.
+//
+// Corpus.Tokens encodes each side's documents one by one and concatenates
+// them, following every document with a separator: the end-of-text token
+// (50256) for gpt2, "\n" (token 10) for byte. The byte tokenizer's encoding is
+// a plain byte-to-int32 copy; gpt2 encodes documents in parallel on
+// GOMAXPROCS goroutines, and the result does not depend on that number.
+//
+// # Batches
+//
+// A Loader yields (inputs, targets) batches of B×T tokens into caller-owned
+// buffers: random windows at uniform offsets from a seeded PCG for training
+// (NewLoader) or non-overlapping windows in order for evaluation
+// (NewSequentialLoader). Loader.State and Loader.Restore save and reinstate
+// its exact position. EvalWindows and Window give a fixed set of evaluation
+// windows without a Loader.
+package data

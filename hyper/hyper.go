@@ -1,0 +1,112 @@
+// Package hyper provides the residual connections of the mhc transformer: the
+// plain Pre-Norm residual, Hyper-Connections (HC, arXiv 2409.19606) and
+// Manifold-Constrained Hyper-Connections (mHC, arXiv 2512.24880).
+//
+// A model keeps its residual state as n parallel streams per token: x is
+// (N, n, C) row-major (N tokens, n streams, C channels); the plain residual is
+// the case n = 1. Every sublayer F (attention or MLP, each with its own
+// RMSNorm inside) is wrapped by a Connection:
+//
+//	u  = Pre(x)              read-in:  (N, n, C) → (N, C)
+//	y  = F(u)                the sublayer, untouched by the connection
+//	x' = Post(x, y)          write-out and stream mixing: → (N, n, C)
+//
+// and backward runs PostBackward, F's backward, then PreBackward. Streams
+// expands the embedding into n streams at the bottom of the network and
+// contracts them back to one at the top.
+package hyper
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mhc-go/mhc/param"
+)
+
+// Connection is the residual path around one sublayer. It is built for a
+// maximum token count and keeps whatever per-token state its backward needs
+// (coefficients, norms) from the last Pre/Post call; callers must run
+// PostBackward and PreBackward for the same x before the next forward.
+//
+// All slices are caller-owned: x and xOut are (N, n, C), u, y, du, dy are
+// (N, C). Parameter gradients are accumulated (+=) into the param.Tensors the
+// connection registered.
+type Connection interface {
+	// Pre writes the sublayer input u from the state x (overwrites u).
+	Pre(x, u []float32, N int)
+	// Post writes the next state xOut from x and the sublayer output y
+	// (overwrites xOut; xOut must not alias x).
+	Post(x, y, xOut []float32, N int)
+	// PostBackward takes dxOut = dL/dxOut and OVERWRITES dy = dL/dy and
+	// dx = the part of dL/dx that flows through Post.
+	PostBackward(x, y, dxOut, dy, dx []float32, N int)
+	// PreBackward takes du = dL/du and ACCUMULATES the part of dL/dx that
+	// flows through Pre (and through any coefficients computed from x) into dx.
+	PreBackward(x, du, dx []float32, N int)
+}
+
+// Kind names a connection type.
+type Kind string
+
+// The connection kinds.
+const (
+	Residual Kind = "residual"
+	HC       Kind = "hc"
+	MHC      Kind = "mhc"
+	MHCLite  Kind = "mhc-lite"
+)
+
+// Config selects and parameterises the connection used by every sublayer.
+type Config struct {
+	Kind     Kind   // residual | hc | mhc | mhc-lite
+	Streams  int    // n, the expansion rate; 1 for residual
+	Contract string // how streams merge at the top: "sum", "mean" or "learned"
+}
+
+// ParseKind validates a connection name.
+func ParseKind(s string) (Kind, error) {
+	switch k := Kind(strings.ToLower(s)); k {
+	case Residual, HC, MHC, MHCLite:
+		return k, nil
+	}
+	return "", fmt.Errorf("unknown connection %q (want residual, hc, mhc or mhc-lite)", s)
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if _, err := ParseKind(string(c.Kind)); err != nil {
+		return err
+	}
+	if c.Kind == Residual && c.Streams != 1 {
+		return fmt.Errorf("--streams %d: the residual connection has exactly 1 stream", c.Streams)
+	}
+	if c.Streams < 1 || c.Streams > 16 {
+		return fmt.Errorf("--streams %d: want 1..16", c.Streams)
+	}
+	switch c.Contract {
+	case "sum", "mean", "learned":
+	default:
+		return fmt.Errorf("--contract %q: want sum, mean or learned", c.Contract)
+	}
+	return nil
+}
+
+// Builder creates the connections of one model. Sublayers are numbered
+// 0..2L-1 in forward order (attention of block 0, MLP of block 0, ...).
+type Builder struct {
+	Cfg     Config
+	C       int // model width
+	MaxN    int // maximum tokens per forward
+	Store   *param.Store
+	Layers  int // sublayer count 2L, for init schemes that depend on depth
+}
+
+// New returns the connection for sublayer index l, registering its parameters
+// in b.Store under the given name prefix (e.g. "blocks.3.attn_conn").
+func (b Builder) New(prefix string, l int) (Connection, error) {
+	switch b.Cfg.Kind {
+	case Residual:
+		return residual{c: b.C}, nil
+	}
+	return nil, fmt.Errorf("connection %q is not implemented", b.Cfg.Kind)
+}

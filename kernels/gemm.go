@@ -1,0 +1,449 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// GEMM computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(A) is m×k, op(B) is k×n and C is m×n.
+//
+// Storage: if transA, A is stored k×m (element op(A)[i][p] = a[p*lda+i],
+// lda >= m), else m×k (a[i*lda+p], lda >= k). If transB, B is stored n×k
+// (op(B)[p][j] = b[j*ldb+p], ldb >= k), else k×n (b[p*ldb+j], ldb >= n).
+// C[i][j] is c[i*ldc+j] with ldc >= n. Leading dimensions larger than the
+// width address sub-matrix views; elements between rows are never touched.
+//
+// beta == 0 means C is not read, so NaN or garbage in C is overwritten.
+// alpha == 0 or k == 0 reduces to C = beta*C (A and B are not read).
+// m, n or k may be 0. GEMM panics if a dimension is negative, a leading
+// dimension is too small or a slice is too short for the given shape.
+//
+// The work is split over Workers() goroutines with ParallelFor (small
+// problems run serially); the reduction over k is never split, so the result
+// is bit-identical for the same inputs regardless of the worker count. GEMM
+// allocates nothing in steady state (packing buffers are pooled). It may be
+// called concurrently from several goroutines; calls made while another
+// ParallelFor is running (for example from inside a Task) run serially.
+func GEMM(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GEMMSerial has exactly the contract of GEMM but runs entirely on the
+// calling goroutine, without using the worker pool. It is meant for many
+// small independent products issued from inside ParallelFor tasks (for
+// example one per attention head) and is safe to call concurrently from
+// several goroutines. Its results are bit-identical to GEMM's.
+func GEMMSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmParallelMin is the m*n*k below which GEMM runs serially: under it the
+// fork/join cost (a few µs) is comparable to the work.
+const gemmParallelMin = 48 * 48 * 48
+
+func gemm(parallel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGEMMArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	workers := 1
+	if parallel && float64(m)*float64(n)*float64(k) >= gemmParallelMin {
+		workers = Workers()
+	}
+	g := getGEMMCtx()
+	g.kern = gemmCur.Load()
+	g.transA, g.transB = transA, transB
+	g.m, g.n, g.k = m, n, k
+	g.alpha, g.beta = alpha, beta
+	g.a, g.b, g.c = a, b, c
+	g.lda, g.ldb, g.ldc = lda, ldb, ldc
+	g.workers = workers
+	g.run()
+	g.a, g.b, g.c = nil, nil, nil
+	putGEMMCtx(g)
+}
+
+func checkGEMMArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: GEMM negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k // stored shape of A
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if lda < max(1, ac) || ldb < max(1, bc) || ldc < max(1, n) {
+		panic(fmt.Sprintf("kernels: GEMM leading dimension too small: lda=%d (need %d) ldb=%d (need %d) ldc=%d (need %d)",
+			lda, max(1, ac), ldb, max(1, bc), ldc, max(1, n)))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if need := (m-1)*ldc + n; len(c) < need {
+		panic(fmt.Sprintf("kernels: GEMM len(c)=%d < %d", len(c), need))
+	}
+	if k == 0 {
+		return
+	}
+	if need := (ar-1)*lda + ac; len(a) < need {
+		panic(fmt.Sprintf("kernels: GEMM len(a)=%d < %d", len(a), need))
+	}
+	if need := (br-1)*ldb + bc; len(b) < need {
+		panic(fmt.Sprintf("kernels: GEMM len(b)=%d < %d", len(b), need))
+	}
+}
+
+// scaleC sets C = beta*C (C not read when beta == 0).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// gemmCtx holds one GEMM call's arguments, its blocking state and its packing
+// buffers. Contexts are recycled through a free list so that steady-state
+// calls do not allocate.
+type gemmCtx struct {
+	kern           *gemmKernel
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	workers        int
+
+	// Current (jc, pc) block.
+	jc, nc, pc, kc int
+	mode           int
+	blkBeta        float32
+	wm, wn         int // worker grid: wm row groups × wn column groups
+	mt, nt         int // micro-tiles in the M dimension / panels in the current N block
+
+	bpack []float32   // packed kc×nc B block, nr-wide panels
+	apack [][]float32 // per worker: packed mc×kc A block, mr-tall panels
+	tmp   [][]float32 // per worker: mr×nr edge tile
+}
+
+var gemmFree struct {
+	sync.Mutex
+	list []*gemmCtx
+}
+
+func getGEMMCtx() *gemmCtx {
+	gemmFree.Lock()
+	defer gemmFree.Unlock()
+	if n := len(gemmFree.list); n > 0 {
+		g := gemmFree.list[n-1]
+		gemmFree.list = gemmFree.list[:n-1]
+		return g
+	}
+	return new(gemmCtx)
+}
+
+func putGEMMCtx(g *gemmCtx) {
+	gemmFree.Lock()
+	gemmFree.list = append(gemmFree.list, g)
+	gemmFree.Unlock()
+}
+
+// alignedBuf returns buf if it holds n floats, else a new 64-byte aligned
+// slice of length n.
+func alignedBuf(buf []float32, n int) []float32 {
+	if len(buf) >= n {
+		return buf
+	}
+	raw := make([]float32, n+16)
+	off := 0
+	if r := uintptr(unsafe.Pointer(&raw[0])) % 64; r != 0 {
+		off = int(64-r) / 4
+	}
+	return raw[off : off+n : off+n]
+}
+
+// run executes the blocked algorithm: for each nc-wide column block and
+// kc-deep slice of K, pack B once (shared, in parallel), then let every worker
+// pack its own A blocks and run the macro-kernel on its part of C.
+func (g *gemmCtx) run() {
+	kn := g.kern
+	mr, nr := kn.mr, kn.nr
+	w := g.workers
+	for len(g.apack) < w {
+		g.apack = append(g.apack, nil)
+		g.tmp = append(g.tmp, nil)
+	}
+	kcMax := min(kn.kc, g.k)
+	g.bpack = alignedBuf(g.bpack, kcMax*roundUp(min(kn.nc, g.n), nr))
+	g.mt = (g.m + mr - 1) / mr
+	for jc := 0; jc < g.n; jc += kn.nc {
+		g.jc, g.nc = jc, min(kn.nc, g.n-jc)
+		g.nt = (g.nc + nr - 1) / nr
+		g.wm, g.wn = workerGrid(w, g.mt, g.nt)
+		for pc := 0; pc < g.k; pc += kn.kc {
+			g.pc, g.kc = pc, min(kn.kc, g.k-pc)
+			g.mode, g.blkBeta = 1, 1
+			if pc == 0 {
+				g.blkBeta = g.beta
+				switch g.beta {
+				case 0:
+					g.mode = 0
+				case 1:
+					g.mode = 1
+				default:
+					g.mode = 2
+				}
+			}
+			if w > 1 {
+				ParallelFor(g.nt, (*gemmPackB)(g))
+				ParallelFor(w, (*gemmCompute)(g))
+			} else {
+				(*gemmPackB)(g).Run(0, g.nt)
+				(*gemmCompute)(g).Run(0, 1)
+			}
+		}
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// workerGrid splits w workers into wm×wn groups over mt row tiles and nt
+// column panels, minimising the tiles of the busiest worker and preferring
+// row splits (which share the packed B) on ties.
+func workerGrid(w, mt, nt int) (wm, wn int) {
+	best := -1
+	for d := w; d >= 1; d-- {
+		if w%d != 0 {
+			continue
+		}
+		e := w / d
+		load := ((mt + d - 1) / d) * ((nt + e - 1) / e)
+		if best < 0 || load < best {
+			best, wm, wn = load, d, e
+		}
+	}
+	return wm, wn
+}
+
+// gemmPackB packs B panels [lo, hi) of the current block.
+type gemmPackB gemmCtx
+
+func (t *gemmPackB) Run(lo, hi int) {
+	g := (*gemmCtx)(t)
+	nr, kc := g.kern.nr, g.kc
+	for jp := lo; jp < hi; jp++ {
+		j := g.jc + jp*nr
+		cols := min(nr, g.jc+g.nc-j)
+		dst := g.bpack[jp*nr*kc : (jp+1)*nr*kc]
+		if g.transB {
+			packTransposed(dst, g.b, g.ldb, j, cols, g.pc, kc, nr)
+		} else {
+			packStraight(dst, g.b, g.ldb, g.pc, kc, j, cols, nr)
+		}
+	}
+}
+
+// gemmCompute runs workers [lo, hi) of the current block.
+type gemmCompute gemmCtx
+
+func (t *gemmCompute) Run(lo, hi int) {
+	g := (*gemmCtx)(t)
+	kn := g.kern
+	for id := lo; id < hi; id++ {
+		im, in := id/g.wn, id%g.wn
+		t0, t1 := im*g.mt/g.wm, (im+1)*g.mt/g.wm
+		p0, p1 := in*g.nt/g.wn, (in+1)*g.nt/g.wn
+		if t0 == t1 || p0 == p1 {
+			continue
+		}
+		r0, r1 := t0*kn.mr, min(t1*kn.mr, g.m)
+		g.apack[id] = alignedBuf(g.apack[id], roundUp(min(kn.mc, r1-r0), kn.mr)*g.kc)
+		g.tmp[id] = alignedBuf(g.tmp[id], kn.mr*kn.nr)
+		for ic := r0; ic < r1; ic += kn.mc {
+			mc := min(kn.mc, r1-ic)
+			g.packA(g.apack[id], ic, mc)
+			g.macro(g.apack[id], g.tmp[id], ic, mc, p0, p1)
+		}
+	}
+}
+
+// packA packs rows [ic, ic+mc) × K slice [pc, pc+kc) of op(A) into mr-tall
+// micro-panels: dst[(ir/mr)*mr*kc + p*mr + r] = op(A)[ic+ir+r][pc+p], zero
+// padded to a multiple of mr rows.
+func (g *gemmCtx) packA(dst []float32, ic, mc int) {
+	mr, kc := g.kern.mr, g.kc
+	for ir := 0; ir < mc; ir += mr {
+		rows := min(mr, mc-ir)
+		d := dst[ir*kc : ir*kc+mr*kc]
+		if g.transA {
+			packStraight(d, g.a, g.lda, g.pc, kc, ic+ir, rows, mr)
+		} else {
+			packTransposed(d, g.a, g.lda, ic+ir, rows, g.pc, kc, mr)
+		}
+	}
+}
+
+// packStraight packs src rows [p0, p0+kc), columns [j0, j0+cols) into dst
+// laid out as dst[p*w+j], zero padding columns cols..w-1.
+func packStraight(dst, src []float32, ld, p0, kc, j0, cols, w int) {
+	for p := range kc {
+		d := dst[p*w : p*w+w]
+		copy(d, src[(p0+p)*ld+j0:(p0+p)*ld+j0+cols])
+		clear(d[cols:])
+	}
+}
+
+// packTransposed packs src rows [j0, j0+cols), columns [p0, p0+kc) into dst
+// laid out as dst[p*w+j] (a transpose), zero padding j = cols..w-1.
+func packTransposed(dst, src []float32, ld, j0, cols, p0, kc, w int) {
+	dst = dst[:kc*w]
+	if cols == w && w%4 == 0 {
+		// Four source rows at a time: four streams, stores 4 contiguous floats.
+		for j := 0; j < w; j += 4 {
+			s0 := src[(j0+j)*ld+p0:][:kc]
+			s1 := src[(j0+j+1)*ld+p0:][:kc]
+			s2 := src[(j0+j+2)*ld+p0:][:kc]
+			s3 := src[(j0+j+3)*ld+p0:][:kc]
+			for p := range s0 {
+				d := dst[p*w+j : p*w+j+4]
+				d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+			}
+		}
+		return
+	}
+	if cols == w && w == 6 {
+		s0 := src[(j0)*ld+p0:][:kc]
+		s1 := src[(j0+1)*ld+p0:][:kc]
+		s2 := src[(j0+2)*ld+p0:][:kc]
+		s3 := src[(j0+3)*ld+p0:][:kc]
+		s4 := src[(j0+4)*ld+p0:][:kc]
+		s5 := src[(j0+5)*ld+p0:][:kc]
+		for p := range s0 {
+			d := dst[p*6 : p*6+6]
+			d[0], d[1], d[2], d[3], d[4], d[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
+		}
+		return
+	}
+	for j := range cols {
+		s := src[(j0+j)*ld+p0:][:kc]
+		for p, v := range s {
+			dst[p*w+j] = v
+		}
+	}
+	for j := cols; j < w; j++ {
+		for p := range kc {
+			dst[p*w+j] = 0
+		}
+	}
+}
+
+// macro runs the micro-kernel over the packed A block (rows [ic, ic+mc)) and
+// B panels [p0, p1) of the current block. Partial edge tiles go through the
+// mr×nr tmp tile so the kernel always sees a full tile and does the same
+// arithmetic as for interior tiles.
+func (g *gemmCtx) macro(apack, tmp []float32, ic, mc, p0, p1 int) {
+	kn := g.kern
+	mr, nr, kc := kn.mr, kn.nr, g.kc
+	fn := kn.fn
+	c, ldc := g.c, g.ldc
+	alpha, beta, mode := g.alpha, g.blkBeta, g.mode
+	for jp := p0; jp < p1; jp++ {
+		j := g.jc + jp*nr
+		cols := min(nr, g.jc+g.nc-j)
+		bp := &g.bpack[jp*nr*kc]
+		for ir := 0; ir < mc; ir += mr {
+			rows := min(mr, mc-ir)
+			ap := &apack[ir*kc]
+			ci := (ic+ir)*ldc + j
+			if rows == mr && cols == nr {
+				fn(kc, ap, bp, &c[ci], ldc, alpha, beta, mode)
+				continue
+			}
+			if mode != 0 {
+				for r := range rows {
+					copy(tmp[r*nr:r*nr+cols], c[ci+r*ldc:ci+r*ldc+cols])
+				}
+			}
+			fn(kc, ap, bp, &tmp[0], nr, alpha, beta, mode)
+			for r := range rows {
+				copy(c[ci+r*ldc:ci+r*ldc+cols], tmp[r*nr:r*nr+cols])
+			}
+		}
+	}
+}
+
+// genericKernel is the portable pure-Go micro-kernel (4×4 register tile).
+var genericKernel = gemmKernel{
+	name: pathGeneric, mr: 4, nr: 4, kc: 256, mc: 128, nc: 1024,
+	fn: sgemmKernelGo,
+}
+
+// sgemmKernelGo implements kernelFunc for a 4×4 tile in pure Go.
+func sgemmKernelGo(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int) {
+	as := unsafe.Slice(a, kc*4)
+	bs := unsafe.Slice(b, kc*4)
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for p := 0; p < kc; p++ {
+		av := as[p*4 : p*4+4 : p*4+4]
+		bv := bs[p*4 : p*4+4 : p*4+4]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		a0 := av[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := av[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := av[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := av[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	cs := unsafe.Slice(c, 3*ldc+4)
+	acc := [4][4]float32{
+		{c00, c01, c02, c03},
+		{c10, c11, c12, c13},
+		{c20, c21, c22, c23},
+		{c30, c31, c32, c33},
+	}
+	for r := range 4 {
+		row := cs[r*ldc : r*ldc+4 : r*ldc+4]
+		for j := range 4 {
+			v := alpha * acc[r][j]
+			switch mode {
+			case 1:
+				v += row[j]
+			case 2:
+				v += beta * row[j]
+			}
+			row[j] = v
+		}
+	}
+}

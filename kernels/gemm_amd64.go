@@ -1,0 +1,29 @@
+package kernels
+
+// Assembly micro-kernels (gemm_amd64.s); see kernelFunc for the contract.
+//
+//go:noescape
+func sgemmKernelAVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int)
+
+//go:noescape
+func sgemmKernelAVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int)
+
+// Peak FMA loops (peak_amd64.s): iters iterations of 12 independent
+// vector FMAs (8 lanes for AVX2, 16 for AVX-512).
+func peakFMAAVX2(iters int)
+func peakFMAAVX512(iters int)
+
+// avx2Kernel: 6×16 tile (12 ymm accumulators). The B micro-panel
+// (kc×16×4 B = 16 KiB) stays in L1, the A block (mc×kc×4 B = 144 KiB) in L2,
+// the B block (kc×nc) in L3.
+var avx2Kernel = gemmKernel{
+	name: pathAVX2, mr: 6, nr: 16, kc: 256, mc: 144, nc: 4080,
+	fn: sgemmKernelAVX2, peak: peakFMAAVX2, peakFlops: 12 * 8 * 2,
+}
+
+// avx512Kernel: 12×32 tile (24 zmm accumulators, A broadcast folded into
+// the FMA). kc is smaller so the 32-wide B micro-panel (24 KiB) fits L1.
+var avx512Kernel = gemmKernel{
+	name: pathAVX512, mr: 12, nr: 32, kc: 192, mc: 192, nc: 4064,
+	fn: sgemmKernelAVX512, peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,
+}

@@ -1,0 +1,91 @@
+package kernels
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+var (
+	peakOnce sync.Once
+	peakVal  float64
+)
+
+// PeakGFLOPS returns this machine's measured float32 FMA peak in GFLOP/s
+// (counting an FMA as 2 flops) over Workers() goroutines, for MFU reporting.
+// It runs an assembly loop of independent vector FMAs of the GEMM path
+// selected at the first call (AVX-512 or AVX2); on the generic path it
+// estimates the peak of a scalar pure-Go multiply-add loop. The first call
+// takes about 50-100 ms; the result is cached for the life of the process.
+func PeakGFLOPS() float64 {
+	peakOnce.Do(func() { peakVal = measurePeak(gemmCur.Load()) })
+	return peakVal
+}
+
+// peakTask runs the FMA loop once per worker index.
+type peakTask struct {
+	kern  *gemmKernel
+	iters int
+}
+
+func (t *peakTask) Run(lo, hi int) {
+	for range hi - lo {
+		if t.kern.peak != nil {
+			t.kern.peak(t.iters)
+		} else {
+			peakGo(t.iters)
+		}
+	}
+}
+
+// peakSink keeps the pure-Go loop's result alive.
+var peakSink float32
+
+// peakGo runs iters iterations of 8 independent scalar multiply-adds
+// (16 flops per iteration).
+func peakGo(iters int) {
+	x0, x1, x2, x3 := float32(0), float32(1), float32(2), float32(3)
+	x4, x5, x6, x7 := float32(4), float32(5), float32(6), float32(7)
+	const m, a = 0.999, 0.001
+	for range iters {
+		x0 = x0*m + a
+		x1 = x1*m + a
+		x2 = x2*m + a
+		x3 = x3*m + a
+		x4 = x4*m + a
+		x5 = x5*m + a
+		x6 = x6*m + a
+		x7 = x7*m + a
+	}
+	peakSink += x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7
+}
+
+func measurePeak(k *gemmKernel) float64 {
+	w := Workers()
+	flopsPerIter := 16
+	if k.peak != nil {
+		flopsPerIter = k.peakFlops
+	}
+	t := &peakTask{kern: k, iters: 1 << 14}
+	// Calibrate so one timed round takes about 20 ms.
+	for {
+		start := time.Now()
+		ParallelFor(w, t)
+		el := time.Since(start)
+		if el >= 2*time.Millisecond || t.iters >= 1<<30 {
+			scaled := float64(t.iters) * float64(20*time.Millisecond) / float64(max(el, time.Microsecond))
+			t.iters = max(1, int(scaled))
+			break
+		}
+		t.iters *= 4
+	}
+	rates := make([]float64, 0, 4)
+	for range 4 {
+		start := time.Now()
+		ParallelFor(w, t)
+		el := time.Since(start).Seconds()
+		rates = append(rates, float64(w)*float64(t.iters)*float64(flopsPerIter)/el/1e9)
+	}
+	sort.Float64s(rates)
+	return rates[len(rates)-1] // best round: peak is an upper bound
+}

@@ -1,0 +1,58 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// vecAVX2 selects the AVX2+FMA assembly loops of vec_amd64.s for the row and
+// elementwise kernels. x/sys/cpu reports AVX2 only when the OS saves the ymm
+// state. Tests flip it to exercise the pure-Go fallback.
+var vecAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The assembly loops below process exactly n elements, n a multiple of 8
+// (16 for sumSquaresAVX2), n >= 8; the Go wrappers handle tails.
+
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func scaleAVX2(alpha float32, x *float32, n int)
+
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func sumSquaresAVX2(x *float32, n int) float64
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func mulScaledAVX2(out, x, w *float32, n int, s float32)
+
+// expAffineSumAVX2: dst[i] = exp(a*src[i]-b) (dst may be nil: no stores),
+// returns the float64 sum.
+//
+//go:noescape
+func expAffineSumAVX2(dst, src *float32, n int, a, b float32) float64
+
+//go:noescape
+func swigluAVX2(out, gate, up *float32, n int)
+
+//go:noescape
+func swigluBackAVX2(dg, du, dout, gate, up *float32, n int)
+
+//go:noescape
+func adamwAVX2(p, g, m, v *float32, n int, h *adamHyper)
+
+//go:noescape
+func ropeAVX2(a, b, c, s *float32, n int, dir float32)
+
+//go:noescape
+func rmsBackAVX2(dx, dw, dy, x, w *float32, n int, rs, c float32)
+
+//go:noescape
+func dot3AVX2(a, b, c *float32, n int) float32

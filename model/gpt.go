@@ -1,0 +1,223 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/mhc-go/mhc/hyper"
+	"github.com/mhc-go/mhc/kernels"
+	"github.com/mhc-go/mhc/param"
+)
+
+// sublayer is attention or MLP, including its own RMSNorm.
+type sublayer interface {
+	// forward: u (N, C) → y (N, C), overwriting y.
+	forward(u, y []float32, B, T int)
+	// backward: ACCUMULATES dL/du into du; uses the last forward's activations.
+	backward(u, dy, du []float32)
+}
+
+// scratch holds backward buffers shared by all layers (used one layer at a time).
+type scratch struct {
+	datt, dqkv, dprobs, dnorm, dgu, dact []float32
+}
+
+// Model is a GPT with a configurable residual connection. It is built for at
+// most MaxB sequences of at most Cfg.Seq tokens; Forward and Backward may use
+// any B ≤ MaxB and T ≤ Cfg.Seq.
+type Model struct {
+	Cfg    Config
+	Params *param.Store
+	MaxB   int
+
+	wte, lmHead *param.Tensor
+	subs        []sublayer         // 2·Layers, attention then MLP per block
+	conns       []hyper.Connection // one per sublayer
+	streams     *hyper.Streams
+	normF       *rmsnorm
+
+	// activations: N = B·T rows, n streams
+	emb    []float32   // (N, C)
+	xs     [][]float32 // 2L+1 states, each (N, n, C)
+	us, ys [][]float32 // sublayer inputs and outputs, (N, C)
+	final  []float32   // contracted top state (N, C)
+	normed []float32   // after the final norm (N, C)
+	logits []float32   // (N, V); after a training step it holds dlogits
+	// backward
+	dxA, dxB []float32 // (N, n, C), ping-pong
+	du, dy   []float32 // (N, C)
+	sc       scratch
+	partial  []float64 // per-chunk loss sums
+
+	B, T    int
+	tokens  []int32
+	targets []int32
+	ceScale float32
+	ceTask  kernels.ChunkTask
+	train   bool
+}
+
+// New builds a model for batches of up to maxB sequences. Parameters are
+// registered and allocated; call Params.Initialize(seed) (or load a
+// checkpoint) before use. It returns an error for an invalid config.
+func New(cfg Config, maxB int) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if maxB < 1 {
+		return nil, fmt.Errorf("--batch %d: must be at least 1", maxB)
+	}
+	C, V, N, n, h := cfg.D, cfg.Vocab, maxB*cfg.Seq, cfg.Streams, cfg.MLPHidden
+	s := &param.Store{}
+	m := &Model{Cfg: cfg, Params: s, MaxB: maxB}
+	m.wte = s.Add("wte.weight", true, V, C)
+	m.wte.Init = param.Normal(cfg.InitStd)
+	m.sc = scratch{
+		datt: make([]float32, N*C), dqkv: make([]float32, N*3*C),
+		dprobs: make([]float32, maxB*cfg.Heads*cfg.Seq*cfg.Seq),
+		dnorm:  make([]float32, N*C), dgu: make([]float32, N*2*h), dact: make([]float32, N*h),
+	}
+	cos, sin := ropeTables(cfg)
+	hb := hyper.Builder{Cfg: cfg.ConnConfig(), C: C, MaxN: N, Store: s, Layers: 2 * cfg.Layers}
+	for l := 0; l < cfg.Layers; l++ {
+		p := fmt.Sprintf("blocks.%d", l)
+		ca, err := hb.New(p+".attn_conn", 2*l)
+		if err != nil {
+			return nil, err
+		}
+		m.subs = append(m.subs, newAttention(s, p, cfg, maxB, &m.sc, cos, sin))
+		cm, err := hb.New(p+".mlp_conn", 2*l+1)
+		if err != nil {
+			return nil, err
+		}
+		m.subs = append(m.subs, newMLP(s, p, cfg, maxB, &m.sc))
+		m.conns = append(m.conns, ca, cm)
+	}
+	var err error
+	if m.streams, err = hyper.NewStreams(cfg.ConnConfig(), C); err != nil {
+		return nil, err
+	}
+	m.normF = newRMSNorm(s, "norm_f.weight", C, N, cfg.NormEps)
+	if cfg.Tie {
+		m.lmHead = m.wte
+	} else {
+		m.lmHead = s.Add("lm_head.weight", true, V, C)
+		m.lmHead.Init = param.Normal(cfg.InitStd)
+	}
+	s.Build()
+
+	m.emb = make([]float32, N*C)
+	for range 2*cfg.Layers + 1 {
+		m.xs = append(m.xs, make([]float32, N*n*C))
+	}
+	for range 2 * cfg.Layers {
+		m.us = append(m.us, make([]float32, N*C))
+		m.ys = append(m.ys, make([]float32, N*C))
+	}
+	m.final, m.normed = make([]float32, N*C), make([]float32, N*C)
+	m.logits = make([]float32, N*V)
+	m.dxA, m.dxB = make([]float32, N*n*C), make([]float32, N*n*C)
+	m.du, m.dy = make([]float32, N*C), make([]float32, N*C)
+	m.partial = make([]float64, kernels.MaxChunks())
+	m.ceTask = kernels.ChunkFunc(m.crossEntropy)
+	return m, nil
+}
+
+// NumParams is the number of trainable parameters.
+func (m *Model) NumParams() int { return m.Params.Numel() }
+
+// Logits returns the (B·T, V) logits of the last Forward. After
+// ForwardBackward the buffer holds dL/dlogits instead.
+func (m *Model) Logits() []float32 { return m.logits[:m.B*m.T*m.Cfg.Vocab] }
+
+// States returns the residual state entering each sublayer (index l) and
+// the top state (index 2L), each (B·T, n, C), from the last Forward. The
+// slices alias model buffers.
+func (m *Model) States() [][]float32 { return m.xs }
+
+// Connections returns the connection of each sublayer, in forward order.
+func (m *Model) Connections() []hyper.Connection { return m.conns }
+
+func (m *Model) check(tokens []int32, B, T int) {
+	if B < 1 || B > m.MaxB || T < 1 || T > m.Cfg.Seq || len(tokens) < B*T {
+		panic(fmt.Sprintf("model: batch %dx%d does not fit %dx%d (tokens %d)", B, T, m.MaxB, m.Cfg.Seq, len(tokens)))
+	}
+}
+
+// Forward runs the network on tokens (B, T) and leaves the logits in Logits().
+// Token ids must be in [0, Vocab).
+func (m *Model) Forward(tokens []int32, B, T int) {
+	m.check(tokens, B, T)
+	m.B, m.T, m.tokens = B, T, tokens[:B*T]
+	C, N := m.Cfg.D, B*T
+	w := m.wte.Data
+	for i, tok := range m.tokens {
+		copy(m.emb[i*C:(i+1)*C], w[int(tok)*C:int(tok+1)*C])
+	}
+	m.streams.Expand(m.emb, m.xs[0], N)
+	for l, sub := range m.subs {
+		m.conns[l].Pre(m.xs[l], m.us[l], N)
+		sub.forward(m.us[l][:N*C], m.ys[l], B, T)
+		m.conns[l].Post(m.xs[l], m.ys[l], m.xs[l+1], N)
+	}
+	m.streams.Contract(m.xs[len(m.subs)], m.final, N)
+	m.normF.forward(m.final, m.normed, N)
+	kernels.GEMM(false, true, N, m.Cfg.Vocab, C, 1, m.normed, C, m.lmHead.Data, C, 0, m.logits, m.Cfg.Vocab)
+}
+
+func (m *Model) crossEntropy(chunk, lo, hi int) {
+	V := m.Cfg.Vocab
+	lg := m.logits[lo*V : hi*V]
+	var d []float32
+	if m.train {
+		d = lg
+	}
+	m.partial[chunk] = kernels.CrossEntropy(d, lg, m.targets[lo:hi], hi-lo, V, m.ceScale)
+}
+
+// Loss returns the mean cross-entropy (nats/token) of the last Forward's
+// logits against targets (B·T ids in [0, Vocab)).
+func (m *Model) Loss(targets []int32) float64 {
+	return m.loss(targets, false, 0)
+}
+
+func (m *Model) loss(targets []int32, train bool, scale float32) float64 {
+	N := m.B * m.T
+	m.targets, m.train, m.ceScale = targets[:N], train, scale
+	clear(m.partial)
+	chunks := kernels.ParallelChunks(N, 32, m.ceTask)
+	var sum float64
+	for _, p := range m.partial[:chunks] {
+		sum += p
+	}
+	return sum / float64(N)
+}
+
+// ForwardBackward runs a training forward and backward pass on (inputs,
+// targets), each (B, T), and ACCUMULATES into Params.Grad the gradient of
+// lossScale × mean cross-entropy. It returns the mean cross-entropy.
+func (m *Model) ForwardBackward(inputs, targets []int32, B, T int, lossScale float32) float64 {
+	m.Forward(inputs, B, T)
+	N, C, V := B*T, m.Cfg.D, m.Cfg.Vocab
+	loss := m.loss(targets, true, lossScale/float32(N))
+	dlogits := m.logits[:N*V]
+	// LM head and final norm.
+	kernels.GEMM(true, false, V, C, N, 1, dlogits, V, m.normed, C, 1, m.lmHead.Grad, C)
+	kernels.GEMM(false, false, N, C, V, 1, dlogits, V, m.lmHead.Data, C, 0, m.dy, C)
+	clear(m.du[:N*C])
+	m.normF.backward(m.final, m.dy, m.du, N)
+	dxNext, dx := m.dxA, m.dxB
+	m.streams.ContractBackward(m.du, dxNext, N)
+	for l := len(m.subs) - 1; l >= 0; l-- {
+		m.conns[l].PostBackward(m.xs[l], m.ys[l], dxNext, m.dy, dx, N)
+		clear(m.du[:N*C])
+		m.subs[l].backward(m.us[l][:N*C], m.dy, m.du)
+		m.conns[l].PreBackward(m.xs[l], m.du, dx, N)
+		dxNext, dx = dx, dxNext
+	}
+	m.streams.ExpandBackward(dxNext, m.du, N)
+	g := m.wte.Grad
+	for i, tok := range m.tokens {
+		kernels.Axpy(1, m.du[i*C:(i+1)*C], g[int(tok)*C:int(tok+1)*C])
+	}
+	return loss
+}
