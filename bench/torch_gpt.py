@@ -194,13 +194,12 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(d, 3 * d, bias=False)
         self.out = nn.Linear(d, d, bias=False)
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, mask):
         B, T, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=-1)
         q, k, v = (t.view(B, T, self.h, self.hd).transpose(1, 2) for t in (q, k, v))
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hd))
-        mask = torch.ones(T, T, dtype=torch.bool).triu(1)
         att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, d)
         return self.out(y)
@@ -226,8 +225,8 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin):
-        x = x + self.attn(self.attn_norm(x), cos, sin)
+    def forward(self, x, cos, sin, mask):
+        x = x + self.attn(self.attn_norm(x), cos, sin, mask)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -254,16 +253,18 @@ class GPT(nn.Module):
             else:
                 nn.init.normal_(p, 0.0, 0.02)
 
-    def rope(self, T):
+    def tables(self, T):
+        """RoPE cos/sin and the causal mask (True above the diagonal) for length T, cached."""
         if T not in self._rope:
-            self._rope[T] = rope_tables(T, self.cfg.d_model // self.cfg.n_heads, self.cfg.rope_theta)
+            cos, sin = rope_tables(T, self.cfg.d_model // self.cfg.n_heads, self.cfg.rope_theta)
+            self._rope[T] = cos, sin, torch.ones(T, T, dtype=torch.bool).triu(1)
         return self._rope[T]
 
     def forward(self, idx, targets=None):
-        cos, sin = self.rope(idx.shape[1])
+        cos, sin, mask = self.tables(idx.shape[1])
         x = self.wte(idx)
         for b in self.blocks:
-            x = b(x, cos, sin)
+            x = b(x, cos, sin, mask)
         x = self.norm_f(x)
         logits = F.linear(x, self.wte.weight) if self.lm_head is None else self.lm_head(x)
         if targets is None:
@@ -313,27 +314,30 @@ def bench(args):
     for _ in range(args.warmup):
         step()
     chunk = max(1, args.steps // args.chunks)
-    rates, loss, done = [], float("nan"), 0
+    rates, utils, loss, done = [], [], float("nan"), 0
     while done < args.steps:
         n = min(chunk, args.steps - done)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             loss = step()
         dt = time.perf_counter() - t0
         rates.append(n * B * T / dt)
+        utils.append((time.process_time() - c0) / dt)  # cores this process got
         done += n
     med = statistics.median(rates)
+    util = statistics.median(utils)
     if args.json:
         print(json.dumps({"bench": "train", "impl": "pytorch", "preset": args.preset,
                           "tok_per_s": round(med, 1), "step_ms": round(B * T / med * 1e3, 2),
                           "params": nparams, "threads": torch.get_num_threads(),
                           "steps": args.steps, "batch": B, "seq": T, "loss": round(loss, 4),
+                          "cpu_util": round(util, 2),
                           "torch": torch.__version__}, separators=(",", ":")))
     else:
         print(f"pytorch {torch.__version__} preset={args.preset} params={nparams} B={B} T={T} "
               f"threads={torch.get_num_threads()} steps={args.steps} warmup={args.warmup}")
         print(f"tok/s median {med:.0f} (chunks: {', '.join(f'{r:.0f}' for r in rates)}), "
-              f"step {B * T / med * 1e3:.1f} ms, last loss {loss:.4f}")
+              f"step {B * T / med * 1e3:.1f} ms, cpu util {util:.2f} cores, last loss {loss:.4f}")
 
 
 # ---------------------------------------------------------------------------

@@ -299,24 +299,27 @@ func (c *Corpus) Split() (train, val []Document) {
 	return train, val
 }
 
-// splitPoint returns the byte offset where s's validation tail starts: just
-// after the first '\n' at or after 95 % of s; if that leaves no tail, just
-// after the last '\n' before 95 %; if s has no usable newline, at 95 %
-// itself, moved back to the start of a UTF-8 character. The result is in
-// [0, len(s)]; it is len(s) only for very short s.
+// splitPoint returns the byte offset where s's validation tail starts: the
+// first line start at or after 95 % of s; if that leaves no tail, the last
+// line start before 95 %; if neither exists (no usable newline), 95 % itself,
+// moved back to the start of a UTF-8 character. A result of 0 becomes
+// len(s): a document too short to split stays whole on the training side.
 func splitPoint(s string) int {
 	target := len(s) * (100 - valPercent) / 100
-	if target >= len(s) {
+	if target == 0 {
 		return len(s)
 	}
-	if i := strings.IndexByte(s[target:], '\n'); i >= 0 && target+i+1 < len(s) {
-		return target + i + 1
+	if i := strings.IndexByte(s[target-1:], '\n'); i >= 0 && target+i < len(s) {
+		return target + i
 	}
-	if i := strings.LastIndexByte(s[:target], '\n'); i >= 0 {
+	if i := strings.LastIndexByte(s[:target-1], '\n'); i >= 0 {
 		return i + 1
 	}
 	for target > 0 && !utf8.RuneStart(s[target]) {
 		target--
+	}
+	if target == 0 {
+		return len(s)
 	}
 	return target
 }

@@ -239,8 +239,10 @@ func TestSplitPoint(t *testing.T) {
 	}{
 		{"empty", "", 0},
 		{"one byte", "x", 1},
+		{"short", "abcdefghij", 9},
 		{"100 lines", lines, 1900},
-		{"cut mid line moves forward", "aaaaaaaaaaaaaaaaaaaa\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\nc\n", 98},
+		{"cut mid line moves forward", "aaaaaaaaaaaaaaaaaaaa\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\nc\n", 97},
+		{"cut at line start", "aaaaaaaaaaaaaaaaaaa\nb", 20},
 		{"only final newline falls back", "aaaa\n" + strings.Repeat("b", 95) + "\n", 5},
 		{"no newline", strings.Repeat("x", 100), 95},
 		{"no newline, utf8", strings.Repeat("é", 50), 94},
@@ -284,10 +286,8 @@ func TestTokens(t *testing.T) {
 	}
 	c := &Corpus{Name: "t", Docs: docs}
 	tests := []struct {
-		tok      string
-		wantSep  int32
-		wantVal  string
-		perDocOK func(ids []int32) bool
+		tok     string
+		wantSep int32
 	}{
 		{tok: "byte", wantSep: '\n'},
 		{tok: "gpt2", wantSep: GPT2EOT},

@@ -61,6 +61,24 @@ type Config struct {
 	Kind     Kind   // residual | hc | mhc | mhc-lite
 	Streams  int    // n, the expansion rate; 1 for residual
 	Contract string // how streams merge at the top: "sum", "mean" or "learned"
+
+	// mHC options (ignored by residual and HC).
+	SinkhornIters int     // t_max, Sinkhorn-Knopp rounds (paper: 20)
+	Sinkhorn      string  // "paper" (exp, then (column, row) rounds) or "deepseek" (DeepSeek's released code order with eps)
+	SinkhornEps   float32 // eps added to every Sinkhorn denominator (paper: 0; DeepSeek code: 1e-6)
+	NormEps       float32 // eps inside the sqrt of the coefficient RMS over the flattened n·C state
+	ResBias       float32 // init of the H_res bias: b_res = ResBias·I (0 = Megatron's b = 0, uniform H_res)
+	Fixed         string  // comma-separated maps held fixed (paper Table 1 ablation): pre (=1/n), post (=1), res (=I)
+}
+
+// ResMixer is implemented by connections that mix streams with an n×n
+// matrix H_res (HC, mHC). It feeds the Amax gain instruments.
+type ResMixer interface {
+	// MeanRes OVERWRITES dst (n·n) with H_res of the last forward averaged
+	// over its N tokens, in the mHC paper's orientation: dst[i·n+j] is the
+	// weight of input stream j in output stream i (row sums = forward gain,
+	// column sums = backward gain).
+	MeanRes(dst []float64, N int)
 }
 
 // ParseKind validates a connection name.
@@ -83,6 +101,30 @@ func (c Config) Validate() error {
 	if c.Streams < 1 || c.Streams > 16 {
 		return fmt.Errorf("--streams %d: want 1..16", c.Streams)
 	}
+	if c.Kind == MHCLite && c.Streams > 4 {
+		return fmt.Errorf("--streams %d: mhc-lite enumerates n! permutations and supports n ≤ 4", c.Streams)
+	}
+	if c.Kind == MHC || c.Kind == MHCLite {
+		if c.SinkhornIters < 1 && c.Kind == MHC {
+			return fmt.Errorf("--sinkhorn-iters %d: must be at least 1", c.SinkhornIters)
+		}
+		if c.Sinkhorn != "paper" && c.Sinkhorn != "deepseek" {
+			return fmt.Errorf("--sinkhorn %q: want paper or deepseek", c.Sinkhorn)
+		}
+		if c.SinkhornEps < 0 || !(c.NormEps > 0) {
+			return fmt.Errorf("--sinkhorn-eps must be ≥ 0 and the coefficient norm eps > 0")
+		}
+		if c.ResBias < 0 || c.ResBias > 8 {
+			return fmt.Errorf("--res-bias %v: want 0..8 (larger saturates Sinkhorn and kills the H_res gradient)", c.ResBias)
+		}
+	}
+	if c.Fixed != "" {
+		for _, f := range strings.Split(c.Fixed, ",") {
+			if f != "pre" && f != "post" && f != "res" {
+				return fmt.Errorf("--fixed %q: want a comma-separated subset of pre,post,res", c.Fixed)
+			}
+		}
+	}
 	switch c.Contract {
 	case "sum", "mean", "learned":
 	default:
@@ -91,14 +133,24 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// IsFixed reports whether map ("pre", "post" or "res") is held fixed.
+func (c Config) IsFixed(m string) bool {
+	for _, f := range strings.Split(c.Fixed, ",") {
+		if f == m {
+			return true
+		}
+	}
+	return false
+}
+
 // Builder creates the connections of one model. Sublayers are numbered
 // 0..2L-1 in forward order (attention of block 0, MLP of block 0, ...).
 type Builder struct {
-	Cfg     Config
-	C       int // model width
-	MaxN    int // maximum tokens per forward
-	Store   *param.Store
-	Layers  int // sublayer count 2L, for init schemes that depend on depth
+	Cfg    Config
+	C      int // model width
+	MaxN   int // maximum tokens per forward
+	Store  *param.Store
+	Layers int // sublayer count 2L, for init schemes that depend on depth
 }
 
 // New returns the connection for sublayer index l, registering its parameters
@@ -107,6 +159,14 @@ func (b Builder) New(prefix string, l int) (Connection, error) {
 	switch b.Cfg.Kind {
 	case Residual:
 		return residual{c: b.C}, nil
+	case HC:
+		return newHC(b, prefix, l)
+	case MHC, MHCLite:
+		if c, err := newMHC(b, prefix, b.Cfg.Kind == MHCLite); err != nil {
+			return nil, err
+		} else {
+			return c, nil
+		}
 	}
 	return nil, fmt.Errorf("connection %q is not implemented", b.Cfg.Kind)
 }

@@ -7,7 +7,7 @@ import "fmt"
 // replicates and sums; Megatron uses the mean; the final RMSNorm makes the
 // two equivalent up to its eps). For n = 1 both directions are copies.
 type Streams struct {
-	N, C     int    // streams, channels
+	N, C int    // streams, channels
 	Mode string // "sum" or "mean"
 }
 

@@ -13,14 +13,25 @@ import "math"
 //	p = p − lr*(m/bc1) / (sqrt(v/bc2) + eps)
 //
 // bc1 = 1−b1^t and bc2 = 1−b2^t are the bias corrections for step t ≥ 1,
-// computed by the caller (pass 1, 1 to disable). Serial over the given range;
-// parallelise by calling it on disjoint sub-slices.
+// computed by the caller (pass 1, 1 to disable). The AVX2 path fuses the
+// multiply-adds (b1*m + …, b2*v + …, p − (lr*wd)*p), so it can differ from
+// the Go path by an ulp. Serial over the given range; parallelise by calling
+// it on disjoint sub-slices.
 func AdamW(p, g, m, v []float32, lr, b1, b2, eps, wd, bc1, bc2 float32) {
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
 	lrwd := lr * wd
 	ob1, ob2 := 1-b1, 1-b2
-	for i := range p {
+	i0 := 0
+	if vecAVX2 && n >= 8 {
+		i0 = n &^ 7
+		h := adamHyper{lr: lr, lrwd: lrwd, b1: b1, ob1: ob1, b2: b2, ob2: ob2, bc1: bc1, bc2: bc2, eps: eps}
+		if wd != 0 {
+			h.decay = 1
+		}
+		adamwAVX2(&p[0], &g[0], &m[0], &v[0], i0, &h)
+	}
+	for i := i0; i < n; i++ {
 		gi := g[i]
 		pi := p[i]
 		if wd != 0 {
@@ -31,4 +42,11 @@ func AdamW(p, g, m, v []float32, lr, b1, b2, eps, wd, bc1, bc2 float32) {
 		m[i], v[i] = mi, vi
 		p[i] = pi - lr*(mi/bc1)/(float32(math.Sqrt(float64(vi/bc2)))+eps)
 	}
+}
+
+// adamHyper passes AdamW's scalars to the assembly loop; the field order is
+// part of the assembly's contract (byte offsets 0..36).
+type adamHyper struct {
+	lr, lrwd, b1, ob1, b2, ob2, bc1, bc2, eps float32
+	decay                                     int32
 }

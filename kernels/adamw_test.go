@@ -19,7 +19,9 @@ func adamw64(p, g, m, v []float64, lr, b1, b2, eps, wd, bc1, bc2 float64) {
 	}
 }
 
-func TestAdamW(t *testing.T) {
+func TestAdamW(t *testing.T) { forEachVecPath(t, testAdamW) }
+
+func testAdamW(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	const lr, b1, b2, eps = 1e-3, 0.9, 0.95, 1e-8
 	for _, n := range append(oddSizes, 1000) {

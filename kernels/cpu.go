@@ -22,12 +22,18 @@ const (
 //	mode 2: C = alpha*AB + beta*C
 type kernelFunc func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int)
 
+// rowAKernelFunc is kernelFunc with A read unpacked from row-major storage:
+// element (r, p) of the MR×kc A panel is a[r*lda+p]. The arithmetic is
+// identical to the packed kernel, so results do not depend on which is used.
+type rowAKernelFunc func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)
+
 // gemmKernel describes one micro-kernel together with its cache blocking.
 type gemmKernel struct {
 	name       string
 	mr, nr     int // register tile
 	kc, mc, nc int // cache blocks: kc | K, mc (multiple of mr) | M, nc (multiple of nr) | N
 	fn         kernelFunc
+	fnRowA     rowAKernelFunc // optional: skips packing of a non-transposed A
 	peak       func(iters int) // asm FMA loop for PeakGFLOPS; nil for generic
 	peakFlops  int             // flops per peak iteration
 }

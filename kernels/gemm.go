@@ -248,15 +248,16 @@ type gemmPackB gemmCtx
 func (t *gemmPackB) Run(lo, hi int) {
 	g := (*gemmCtx)(t)
 	nr, kc := g.kern.nr, g.kc
+	if !g.transB {
+		j := g.jc + lo*nr
+		cols := min(hi*nr, g.nc) - lo*nr
+		packStraight(g.bpack[lo*nr*kc:hi*nr*kc], g.b, g.ldb, g.pc, kc, j, cols, nr)
+		return
+	}
 	for jp := lo; jp < hi; jp++ {
 		j := g.jc + jp*nr
 		cols := min(nr, g.jc+g.nc-j)
-		dst := g.bpack[jp*nr*kc : (jp+1)*nr*kc]
-		if g.transB {
-			packTransposed(dst, g.b, g.ldb, j, cols, g.pc, kc, nr)
-		} else {
-			packStraight(dst, g.b, g.ldb, g.pc, kc, j, cols, nr)
-		}
+		packTransposed(g.bpack[jp*nr*kc:(jp+1)*nr*kc], g.b, g.ldb, j, cols, g.pc, kc, nr)
 	}
 }
 
@@ -278,35 +279,69 @@ func (t *gemmCompute) Run(lo, hi int) {
 		g.tmp[id] = alignedBuf(g.tmp[id], kn.mr*kn.nr)
 		for ic := r0; ic < r1; ic += kn.mc {
 			mc := min(kn.mc, r1-ic)
-			g.packA(g.apack[id], ic, mc)
+			if g.rowA() {
+				// Only a ragged last row tile needs packing (zero padding).
+				if full := mc / kn.mr * kn.mr; full < mc {
+					packTransposed(g.apack[id][full*g.kc:(full+kn.mr)*g.kc], g.a, g.lda, ic+full, mc-full, g.pc, g.kc, kn.mr)
+				}
+			} else {
+				g.packA(g.apack[id], ic, mc)
+			}
 			g.macro(g.apack[id], g.tmp[id], ic, mc, p0, p1)
 		}
 	}
 }
+
+// rowA reports whether full tiles read A unpacked (non-transposed A and a
+// kernel that supports it).
+func (g *gemmCtx) rowA() bool { return !g.transA && g.kern.fnRowA != nil }
 
 // packA packs rows [ic, ic+mc) × K slice [pc, pc+kc) of op(A) into mr-tall
 // micro-panels: dst[(ir/mr)*mr*kc + p*mr + r] = op(A)[ic+ir+r][pc+p], zero
 // padded to a multiple of mr rows.
 func (g *gemmCtx) packA(dst []float32, ic, mc int) {
 	mr, kc := g.kern.mr, g.kc
+	if g.transA {
+		packStraight(dst, g.a, g.lda, g.pc, kc, ic, mc, mr)
+		return
+	}
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
-		d := dst[ir*kc : ir*kc+mr*kc]
-		if g.transA {
-			packStraight(d, g.a, g.lda, g.pc, kc, ic+ir, rows, mr)
-		} else {
-			packTransposed(d, g.a, g.lda, ic+ir, rows, g.pc, kc, mr)
+		packTransposed(dst[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, rows, g.pc, kc, mr)
+	}
+}
+
+// packStraight packs src rows [p0, p0+kc), columns [j0, j0+cols) into
+// ceil(cols/w) panels of w*kc floats laid out as panel[p*w+j], zero padding
+// the last panel's columns. Source rows are read in order (streaming).
+func packStraight(dst, src []float32, ld, p0, kc, j0, cols, w int) {
+	full := cols / w
+	rem := cols - full*w
+	ps := w * kc // panel stride in dst
+	if full > 0 && kc > 0 {
+		// Bounds for the unchecked copy: last source and destination element.
+		_ = src[(p0+kc-1)*ld+j0+full*w-1]
+		_ = dst[(full-1)*ps+kc*w-1]
+		panelCopy(&dst[0], &src[p0*ld+j0], kc, ld, w, full, ps)
+	}
+	if rem > 0 {
+		for p := range kc {
+			t := dst[full*ps+p*w : full*ps+p*w+w]
+			copy(t, src[(p0+p)*ld+j0+full*w:(p0+p)*ld+j0+cols])
+			clear(t[rem:])
 		}
 	}
 }
 
-// packStraight packs src rows [p0, p0+kc), columns [j0, j0+cols) into dst
-// laid out as dst[p*w+j], zero padding columns cols..w-1.
-func packStraight(dst, src []float32, ld, p0, kc, j0, cols, w int) {
-	for p := range kc {
-		d := dst[p*w : p*w+w]
-		copy(d, src[(p0+p)*ld+j0:(p0+p)*ld+j0+cols])
-		clear(d[cols:])
+// panelCopyGo is the portable panelCopy: for r < rows, q < npanels, copy w
+// floats from src[r*lds+q*w] to dst[r*w+q*ps].
+func panelCopyGo(dst, src *float32, rows, lds, w, npanels, ps int) {
+	d := unsafe.Slice(dst, (npanels-1)*ps+rows*w)
+	s := unsafe.Slice(src, (rows-1)*lds+npanels*w)
+	for r := range rows {
+		for q := range npanels {
+			copy(d[q*ps+r*w:q*ps+r*w+w], s[r*lds+q*w:r*lds+q*w+w])
+		}
 	}
 }
 
@@ -364,6 +399,7 @@ func (g *gemmCtx) macro(apack, tmp []float32, ic, mc, p0, p1 int) {
 	fn := kn.fn
 	c, ldc := g.c, g.ldc
 	alpha, beta, mode := g.alpha, g.blkBeta, g.mode
+	rowA, fnRowA := g.rowA(), kn.fnRowA
 	for jp := p0; jp < p1; jp++ {
 		j := g.jc + jp*nr
 		cols := min(nr, g.jc+g.nc-j)
@@ -373,8 +409,16 @@ func (g *gemmCtx) macro(apack, tmp []float32, ic, mc, p0, p1 int) {
 			ap := &apack[ir*kc]
 			ci := (ic+ir)*ldc + j
 			if rows == mr && cols == nr {
-				fn(kc, ap, bp, &c[ci], ldc, alpha, beta, mode)
+				if rowA {
+					fnRowA(kc, &g.a[(ic+ir)*g.lda+g.pc], bp, &c[ci], ldc, alpha, beta, mode, g.lda)
+				} else {
+					fn(kc, ap, bp, &c[ci], ldc, alpha, beta, mode)
+				}
 				continue
+			}
+			if rowA && rows == mr {
+				// Column-ragged tile: pack this A micro-panel on the fly.
+				packTransposed(apack[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, mr, g.pc, kc, mr)
 			}
 			if mode != 0 {
 				for r := range rows {

@@ -18,7 +18,7 @@ func peakFMAAVX512(iters int)
 // the B block (kc×nc) in L3.
 var avx2Kernel = gemmKernel{
 	name: pathAVX2, mr: 6, nr: 16, kc: 256, mc: 144, nc: 4080,
-	fn: sgemmKernelAVX2, peak: peakFMAAVX2, peakFlops: 12 * 8 * 2,
+	fn: sgemmKernelAVX2, fnRowA: sgemmKernelAVX2RowA, peak: peakFMAAVX2, peakFlops: 12 * 8 * 2,
 }
 
 // avx512Kernel: 12×32 tile (24 zmm accumulators, A broadcast folded into
@@ -27,3 +27,15 @@ var avx512Kernel = gemmKernel{
 	name: pathAVX512, mr: 12, nr: 32, kc: 192, mc: 192, nc: 4064,
 	fn: sgemmKernelAVX512, peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,
 }
+
+// panelCopy: for r < rows, q < npanels, copy w floats from src[r*lds+q*w]
+// to dst[r*w+q*ps] (gemm_pack_amd64.s). The caller checks the bounds.
+//
+//go:noescape
+func panelCopy(dst, src *float32, rows, lds, w, npanels, ps int)
+
+// sgemmKernelAVX2RowA is sgemmKernelAVX2 reading A unpacked from row-major
+// storage (element (r, p) at a[r*lda+p]); see rowAKernelFunc.
+//
+//go:noescape
+func sgemmKernelAVX2RowA(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)

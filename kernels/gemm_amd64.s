@@ -153,6 +153,137 @@ avx2_mode2:
 	VZEROUPPER
 	RET
 
+// func sgemmKernelAVX2RowA(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)
+// Same as sgemmKernelAVX2 but A is read unpacked from row-major storage:
+// element (r, p) at a[r*lda+p]. Frame adds lda+56.
+// Row r of A is at SI + r*lda*4: (SI), (SI)(R10*1), (SI)(R10*2),
+// (SI)(R11*1), (SI)(R10*4), (SI)(R12*1) with R10 = lda*4, R11 = 3*R10,
+// R12 = 5*R10.
+
+#define AVX2_STEP_R(aoff, boff) \
+	VMOVUPS      boff(DI), Y12;          \
+	VMOVUPS      boff+32(DI), Y13;       \
+	VBROADCASTSS aoff(SI), Y14;          \
+	VFMADD231PS  Y12, Y14, Y0;           \
+	VFMADD231PS  Y13, Y14, Y1;           \
+	VBROADCASTSS aoff(SI)(R10*1), Y15;   \
+	VFMADD231PS  Y12, Y15, Y2;           \
+	VFMADD231PS  Y13, Y15, Y3;           \
+	VBROADCASTSS aoff(SI)(R10*2), Y14;   \
+	VFMADD231PS  Y12, Y14, Y4;           \
+	VFMADD231PS  Y13, Y14, Y5;           \
+	VBROADCASTSS aoff(SI)(R11*1), Y15;   \
+	VFMADD231PS  Y12, Y15, Y6;           \
+	VFMADD231PS  Y13, Y15, Y7;           \
+	VBROADCASTSS aoff(SI)(R10*4), Y14;   \
+	VFMADD231PS  Y12, Y14, Y8;           \
+	VFMADD231PS  Y13, Y14, Y9;           \
+	VBROADCASTSS aoff(SI)(R12*1), Y15;   \
+	VFMADD231PS  Y12, Y15, Y10;          \
+	VFMADD231PS  Y13, Y15, Y11
+
+TEXT ·sgemmKernelAVX2RowA(SB), NOSPLIT, $0-64
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), R8
+	MOVQ ldc+32(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+56(FP), R10
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	LEAQ (R10)(R10*4), R12
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ   avx2r_tail
+
+avx2r_loop4:
+	PREFETCHT0 512(DI)
+	AVX2_STEP_R(0, 0)
+	AVX2_STEP_R(4, 64)
+	PREFETCHT0 576(DI)
+	AVX2_STEP_R(8, 128)
+	AVX2_STEP_R(12, 192)
+	ADDQ $16, SI
+	ADDQ $256, DI
+	DECQ DX
+	JNZ  avx2r_loop4
+
+avx2r_tail:
+	ANDQ $3, CX
+	JZ   avx2r_done
+
+avx2r_loop1:
+	AVX2_STEP_R(0, 0)
+	ADDQ $4, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  avx2r_loop1
+
+avx2r_done:
+	VBROADCASTSS alpha+40(FP), Y14
+	VMULPS       Y14, Y0, Y0
+	VMULPS       Y14, Y1, Y1
+	VMULPS       Y14, Y2, Y2
+	VMULPS       Y14, Y3, Y3
+	VMULPS       Y14, Y4, Y4
+	VMULPS       Y14, Y5, Y5
+	VMULPS       Y14, Y6, Y6
+	VMULPS       Y14, Y7, Y7
+	VMULPS       Y14, Y8, Y8
+	VMULPS       Y14, Y9, Y9
+	VMULPS       Y14, Y10, Y10
+	VMULPS       Y14, Y11, Y11
+
+	MOVQ mode+48(FP), AX
+	CMPQ AX, $1
+	JEQ  avx2r_mode1
+	JGT  avx2r_mode2
+
+	AVX2_ST0(Y0, Y1)
+	AVX2_ST0(Y2, Y3)
+	AVX2_ST0(Y4, Y5)
+	AVX2_ST0(Y6, Y7)
+	AVX2_ST0(Y8, Y9)
+	AVX2_ST0(Y10, Y11)
+	VZEROUPPER
+	RET
+
+avx2r_mode1:
+	AVX2_ST1(Y0, Y1)
+	AVX2_ST1(Y2, Y3)
+	AVX2_ST1(Y4, Y5)
+	AVX2_ST1(Y6, Y7)
+	AVX2_ST1(Y8, Y9)
+	AVX2_ST1(Y10, Y11)
+	VZEROUPPER
+	RET
+
+avx2r_mode2:
+	VBROADCASTSS beta+44(FP), Y15
+	AVX2_ST2(Y0, Y1)
+	AVX2_ST2(Y2, Y3)
+	AVX2_ST2(Y4, Y5)
+	AVX2_ST2(Y6, Y7)
+	AVX2_ST2(Y8, Y9)
+	AVX2_ST2(Y10, Y11)
+	VZEROUPPER
+	RET
+
 // -------------------------------------------------------------- AVX-512 12×32
 // Accumulators: row r in Z(2r) (cols 0-15) and Z(2r+1) (cols 16-31), r < 12.
 // Z24/Z25 hold the B row, Z26/Z27 alternate as A broadcasts.

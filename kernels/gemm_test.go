@@ -339,3 +339,24 @@ func ExampleGEMM() {
 	fmt.Println(c)
 	// Output: [4 2 10 5]
 }
+
+// TestPanelCopy checks the (assembly) panel copy against the portable one.
+func TestPanelCopy(t *testing.T) {
+	for _, w := range []int{1, 4, 6, 12, 16, 32, 7} {
+		const rows, npanels, lds = 5, 3, 131
+		src := make([]float32, rows*lds)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		ps := w*rows + 3
+		want := make([]float32, npanels*ps)
+		got := make([]float32, npanels*ps)
+		panelCopyGo(&want[0], &src[0], rows, lds, w, npanels, ps)
+		panelCopy(&got[0], &src[0], rows, lds, w, npanels, ps)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("w=%d: element %d = %v, want %v", w, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -81,6 +81,12 @@ func rope(x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float3
 func ropePair(a, b, c, s []float32, dir float32) {
 	n := len(a)
 	b, c, s = b[:n], c[:n], s[:n]
+	if vecAVX2 && n >= 8 {
+		i := n &^ 7
+		ropeAVX2(&a[0], &b[0], &c[0], &s[0], i, dir)
+		a, b, c, s = a[i:], b[i:], c[i:], s[i:]
+		n -= i
+	}
 	if dir > 0 {
 		for i := range a {
 			x0, x1 := a[i], b[i]

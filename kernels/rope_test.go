@@ -23,10 +23,12 @@ func TestRoPETable(t *testing.T) {
 	}
 }
 
-func TestRoPE(t *testing.T) {
+func TestRoPE(t *testing.T) { forEachVecPath(t, testRoPE) }
+
+func testRoPE(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	const T = 40
-	for _, hd := range []int{2, 6, 16, 66} {
+	for _, hd := range []int{2, 6, 16, 34, 66} {
 		for _, heads := range []int{1, 3} {
 			C := heads * hd
 			cos, sin := RoPETable(T, hd, 10000)

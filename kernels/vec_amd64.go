@@ -46,7 +46,7 @@ func swigluAVX2(out, gate, up *float32, n int)
 func swigluBackAVX2(dg, du, dout, gate, up *float32, n int)
 
 //go:noescape
-func adamwAVX2(p, g, m, v *float32, n int, h *adamHyper)
+func adamwAVX2(p, grad, m, v *float32, n int, h *adamHyper)
 
 //go:noescape
 func ropeAVX2(a, b, c, s *float32, n int, dir float32)

@@ -549,12 +549,12 @@ swbdone:
 	VZEROUPPER
 	RET
 
-// func adamwAVX2(p, g, m, v *float32, n int, h *adamHyper)
+// func adamwAVX2(p, grad, m, v *float32, n int, h *adamHyper)
 // adamHyper: lr 0, lrwd 4, b1 8, ob1 12, b2 16, ob2 20, bc1 24, bc2 28,
 // eps 32, decay 36 (int32, nonzero: apply weight decay).
 TEXT ·adamwAVX2(SB), NOSPLIT, $0-48
 	MOVQ         p+0(FP), DI
-	MOVQ         g+8(FP), SI
+	MOVQ         grad+8(FP), SI
 	MOVQ         m+16(FP), DX
 	MOVQ         v+24(FP), BX
 	MOVQ         n+32(FP), CX

@@ -17,7 +17,7 @@ func expAffineSumAVX2(dst, src *float32, n int, a, b float32) float64 { panic("u
 func swigluAVX2(out, gate, up *float32, n int)                        { panic("unreachable") }
 func swigluBackAVX2(dg, du, dout, gate, up *float32, n int)           { panic("unreachable") }
 
-func adamwAVX2(p, g, m, v *float32, n int, h *adamHyper)          { panic("unreachable") }
+func adamwAVX2(p, grad, m, v *float32, n int, h *adamHyper)       { panic("unreachable") }
 func ropeAVX2(a, b, c, s *float32, n int, dir float32)            { panic("unreachable") }
 func rmsBackAVX2(dx, dw, dy, x, w *float32, n int, rs, c float32) { panic("unreachable") }
 func dot3AVX2(a, b, c *float32, n int) float32                    { panic("unreachable") }

@@ -125,19 +125,25 @@ func (s Sinkhorn) LogitsPerToken() int {
 // Workspace is the per-goroutine scratch of a [Sinkhorn]. It holds no state
 // between calls that a caller may rely on; it must not be shared by
 // concurrent calls. A Workspace made for one configuration serves any
-// configuration with the same N and no more Iters.
+// configuration with the same N and no more Iters (and, for N ≤ MaxLiteN,
+// the Lite variant too).
+//
+// The iteration is kept in scaling form: every intermediate matrix is
+// diag(r)·M0·diag(c), so the trajectory is M0 plus one row-scaling and one
+// column-scaling vector per step, (4t+3)·n + 3·n² float64 in all.
 type Workspace struct {
 	n, iters, nfact int
-	traj            []float64 // (steps+1)·n²: traj[0] = M0, block k+1 = result of step k
-	inv             []float64 // steps·n: reciprocal denominators 1/(sum+eps) of each step
+	m0              []float64 // n²: M0 (Paper: exp(L − colmax); DeepSeek: S + eps)
 	soft            []float64 // n²: DeepSeek column softmax S (before +eps)
 	g               []float64 // n²: gradient being swept backward / Lite H accumulator
-	sums            []float64 // n: column-sum scratch
+	rv, cv          []float64 // (steps+1)·n: row / column scalings after each step (block 0: ones)
+	inv             []float64 // steps·n: reciprocal denominators 1/(sum+eps) of each step
+	sums            []float64 // n: scratch
 	argmax          []int     // n: row of each column's max logit (Paper)
-	w, dw           []float64 // nfact: Lite softmax weights and their gradients
+	w, dw           []float64 // n!: Lite softmax weights and their gradients
 }
 
-// NewWorkspace allocates the scratch for s: about (2t+4)·n² float64 (t the
+// NewWorkspace allocates the scratch for s: about 3·n² + 6·t·n float64 (t the
 // effective Iters, DefaultIters for Lite) plus 2·n! for n ≤ MaxLiteN, so the
 // same Workspace also serves the Lite variant. It panics if s is invalid.
 func NewWorkspace(s Sinkhorn) *Workspace {
@@ -146,12 +152,13 @@ func NewWorkspace(s Sinkhorn) *Workspace {
 	}
 	n := s.N
 	ws := &Workspace{n: n, iters: s.iters(), sums: make([]float64, n), argmax: make([]int, n),
-		g: make([]float64, n*n), soft: make([]float64, n*n)}
+		m0: make([]float64, n*n), g: make([]float64, n*n), soft: make([]float64, n*n)}
 	if s.Variant == Lite {
 		ws.iters = DefaultIters
 	}
 	steps := 2 * ws.iters
-	ws.traj = make([]float64, (steps+1)*n*n)
+	ws.rv = make([]float64, (steps+1)*n)
+	ws.cv = make([]float64, (steps+1)*n)
 	ws.inv = make([]float64, steps*n)
 	if n <= MaxLiteN {
 		ws.nfact = factorial(n)
@@ -183,8 +190,10 @@ func (s Sinkhorn) check(ws *Workspace, lens ...[2]int) {
 // Paper/DeepSeek an n*n row-major matrix in paper orientation). logits is
 // not modified; h must not overlap logits. Zero allocations.
 //
-// Logits are expected to be finite; with Eps = 0 a logit span beyond about
-// 700 within one matrix can underflow a whole row of exp to 0 and produce NaN.
+// Logits are expected to be finite. Internally the matrix is carried as
+// diag(r)·M0·diag(c) in float64; with Eps = 0 a logit span beyond roughly
+// 700 within one matrix can underflow a whole row of exp(L − colmax) to 0
+// and produce NaN (spans of 200 are tested).
 func (s Sinkhorn) Forward(h []float32, logits []float32, ws *Workspace) {
 	nn := s.N * s.N
 	s.check(ws, [2]int{len(h), nn}, [2]int{len(logits), s.LogitsPerToken()})
@@ -192,9 +201,17 @@ func (s Sinkhorn) Forward(h []float32, logits []float32, ws *Workspace) {
 		liteForward(h, logits, s.N, ws)
 		return
 	}
-	last := s.trajectory(logits, ws)
-	for i, v := range last[:nn] {
-		h[i] = float32(v)
+	steps := s.trajectory(logits, ws)
+	n := s.N
+	r := ws.rv[steps*n : (steps+1)*n]
+	c := ws.cv[steps*n : (steps+1)*n]
+	for i := 0; i < n; i++ {
+		m := ws.m0[i*n : i*n+n]
+		hr := h[i*n : i*n+n]
+		ri := r[i]
+		for j, v := range m {
+			hr[j] = float32(ri * v * c[j])
+		}
 	}
 }
 
@@ -214,21 +231,23 @@ func (s Sinkhorn) Backward(dlogits []float32, dh []float32, logits []float32, ws
 		liteBackward(dlogits, dh, logits, s.N, ws)
 		return
 	}
-	s.trajectory(logits, ws)
+	steps := s.trajectory(logits, ws)
+	_, firstCol := s.steps()
 	n := s.N
-	eps := float64(s.Eps)
 	g := ws.g[:nn]
 	for i, v := range dh[:nn] {
 		g[i] = float64(v)
 	}
-	steps, firstCol := s.steps()
+	m0 := ws.m0[:nn]
 	for k := steps - 1; k >= 0; k-- {
-		y := ws.traj[(k+1)*nn : (k+2)*nn]
+		// Y_k = diag(r)·M0·diag(c) with the scalings after step k.
+		r := ws.rv[(k+1)*n : (k+2)*n]
+		c := ws.cv[(k+1)*n : (k+2)*n]
 		inv := ws.inv[k*n : (k+1)*n]
 		if (k%2 == 0) == firstCol {
-			colStepBack(g, y, inv, ws.sums, n)
+			colStepBack(g, m0, r, c, inv, ws.sums, n)
 		} else {
-			rowStepBack(g, y, inv, n)
+			rowStepBack(g, m0, r, c, inv, n)
 		}
 	}
 	// g is now dLoss/dM0.
@@ -239,35 +258,28 @@ func (s Sinkhorn) Backward(dlogits []float32, dh []float32, logits []float32, ws
 		a := ws.sums[:n]
 		clear(a)
 		for i := 0; i < n; i++ {
-			row := i * n
-			for j := 0; j < n; j++ {
-				a[j] += g[row+j] * sm[row+j]
+			gr, sr := g[i*n:i*n+n], sm[i*n:i*n+n]
+			for j, v := range gr {
+				a[j] += v * sr[j]
 			}
 		}
 		for i := 0; i < n; i++ {
-			row := i * n
-			for j := 0; j < n; j++ {
-				dlogits[row+j] = float32(sm[row+j] * (g[row+j] - a[j]))
+			gr, sr, dr := g[i*n:i*n+n], sm[i*n:i*n+n], dlogits[i*n:i*n+n]
+			for j, v := range gr {
+				dr[j] = float32(sr[j] * (v - a[j]))
 			}
 		}
 		return
 	}
 	// Paper: M0 = exp(L − c), c_j = L[argmax_j, j].
-	m0 := ws.traj[:nn]
 	for i := range g {
 		g[i] *= m0[i]
 	}
-	if eps != 0 {
+	if s.Eps != 0 {
 		// The shift only cancels when Eps = 0; otherwise route
 		// −Σ_i dM0[i,j]·M0[i,j] to the max entry of column j.
 		a := ws.sums[:n]
-		clear(a)
-		for i := 0; i < n; i++ {
-			row := i * n
-			for j := 0; j < n; j++ {
-				a[j] += g[row+j]
-			}
-		}
+		colSums(a, g, n)
 		for j := 0; j < n; j++ {
 			g[ws.argmax[j]*n+j] -= a[j]
 		}
@@ -277,14 +289,16 @@ func (s Sinkhorn) Backward(dlogits []float32, dh []float32, logits []float32, ws
 	}
 }
 
-// trajectory runs the forward iteration, storing M0 and every step's result
-// in ws.traj and every step's reciprocal denominators in ws.inv. It returns
-// the final matrix.
-func (s Sinkhorn) trajectory(logits []float32, ws *Workspace) []float64 {
+// trajectory runs the forward iteration in scaling form, storing M0 in
+// ws.m0, the row and column scalings after every step in ws.rv / ws.cv, and
+// every step's reciprocal denominators in ws.inv. It returns the number of
+// steps.
+func (s Sinkhorn) trajectory(logits []float32, ws *Workspace) int {
 	n := s.N
 	nn := n * n
 	eps := float64(s.Eps)
-	m0 := ws.traj[:nn]
+	m0 := ws.m0[:nn]
+	logits = logits[:nn]
 	// Column maxima (first occurrence), then exp of the shifted logits.
 	mx := ws.sums[:n]
 	for j := 0; j < n; j++ {
@@ -292,18 +306,18 @@ func (s Sinkhorn) trajectory(logits []float32, ws *Workspace) []float64 {
 		ws.argmax[j] = 0
 	}
 	for i := 1; i < n; i++ {
-		row := i * n
-		for j := 0; j < n; j++ {
-			if v := float64(logits[row+j]); v > mx[j] {
+		row := logits[i*n : i*n+n]
+		for j, v := range row {
+			if v := float64(v); v > mx[j] {
 				mx[j] = v
 				ws.argmax[j] = i
 			}
 		}
 	}
 	for i := 0; i < n; i++ {
-		row := i * n
-		for j := 0; j < n; j++ {
-			m0[row+j] = math.Exp(float64(logits[row+j]) - mx[j])
+		row, mr := logits[i*n:i*n+n], m0[i*n:i*n+n]
+		for j, v := range row {
+			mr[j] = math.Exp(float64(v) - mx[j])
 		}
 	}
 	if s.Variant == DeepSeek {
@@ -314,26 +328,32 @@ func (s Sinkhorn) trajectory(logits []float32, ws *Workspace) []float64 {
 			mx[j] = 1 / mx[j]
 		}
 		for i := 0; i < n; i++ {
-			row := i * n
-			for j := 0; j < n; j++ {
-				v := m0[row+j] * mx[j]
-				sm[row+j] = v
-				m0[row+j] = v + eps
+			mr, sr := m0[i*n:i*n+n], sm[i*n:i*n+n]
+			for j, v := range mr {
+				v *= mx[j]
+				sr[j] = v
+				mr[j] = v + eps
 			}
 		}
 	}
 	steps, firstCol := s.steps()
+	r0, c0 := ws.rv[:n], ws.cv[:n]
+	for i := range r0 {
+		r0[i], c0[i] = 1, 1
+	}
 	for k := 0; k < steps; k++ {
-		src := ws.traj[k*nn : (k+1)*nn]
-		dst := ws.traj[(k+1)*nn : (k+2)*nn]
+		r, c := ws.rv[k*n:(k+1)*n], ws.cv[k*n:(k+1)*n]
+		rn, cn := ws.rv[(k+1)*n:(k+2)*n], ws.cv[(k+1)*n:(k+2)*n]
 		inv := ws.inv[k*n : (k+1)*n]
 		if (k%2 == 0) == firstCol {
-			colStep(dst, src, inv, n, eps)
+			copy(rn, r)
+			colStep(cn, inv, m0, r, c, ws.sums, n, eps)
 		} else {
-			rowStep(dst, src, inv, n, eps)
+			copy(cn, c)
+			rowStep(rn, inv, m0, r, c, n, eps)
 		}
 	}
-	return ws.traj[steps*nn : (steps+1)*nn]
+	return steps
 }
 
 // colSums writes the n column sums of the n×n matrix a into dst.
@@ -348,51 +368,56 @@ func colSums(dst, a []float64, n int) {
 	}
 }
 
-// colStep: dst[i,j] = src[i,j] / (Σ_k src[k,j] + eps); inv receives the
-// reciprocal denominators.
-func colStep(dst, src, inv []float64, n int, eps float64) {
-	colSums(inv, src, n)
-	for j := range inv {
-		inv[j] = 1 / (inv[j] + eps)
-	}
+// colStep normalises the columns of X = diag(r)·M0·diag(c): with
+// s_j = Σ_i X[i,j] + eps it writes inv_j = 1/s_j and the new column
+// scaling cn_j = c_j/s_j. acc is n scratch.
+func colStep(cn, inv, m0, r, c, acc []float64, n int, eps float64) {
+	acc = acc[:n]
+	clear(acc)
 	for i := 0; i < n; i++ {
-		s := src[i*n : i*n+n]
-		d := dst[i*n : i*n+n]
-		for j, v := range s {
-			d[j] = v * inv[j]
+		ri := r[i]
+		for j, v := range m0[i*n : i*n+n] {
+			acc[j] += ri * v
 		}
+	}
+	for j, a := range acc {
+		iv := 1 / (c[j]*a + eps)
+		inv[j] = iv
+		cn[j] = c[j] * iv
 	}
 }
 
-// rowStep: dst[i,j] = src[i,j] / (Σ_k src[i,k] + eps); inv receives the
-// reciprocal denominators.
-func rowStep(dst, src, inv []float64, n int, eps float64) {
+// rowStep normalises the rows of X = diag(r)·M0·diag(c): with
+// s_i = Σ_j X[i,j] + eps it writes inv_i = 1/s_i and the new row scaling
+// rn_i = r_i/s_i.
+func rowStep(rn, inv, m0, r, c []float64, n int, eps float64) {
+	c = c[:n]
 	for i := 0; i < n; i++ {
-		s := src[i*n : i*n+n]
-		d := dst[i*n : i*n+n]
-		var sum float64
-		for _, v := range s {
-			sum += v
+		var a float64
+		for j, v := range m0[i*n : i*n+n] {
+			a += v * c[j]
 		}
-		r := 1 / (sum + eps)
-		inv[i] = r
-		for j, v := range s {
-			d[j] = v * r
-		}
+		iv := 1 / (r[i]*a + eps)
+		inv[i] = iv
+		rn[i] = r[i] * iv
 	}
 }
 
-// colStepBack maps g = dL/dY to dL/dX in place for Y = colStep(X):
-// dX[i,j] = (g[i,j] − Σ_k g[k,j]·Y[k,j]) · inv_j.
-func colStepBack(g, y, inv, a []float64, n int) {
+// colStepBack maps g = dL/dY to dL/dX in place for a column step whose
+// output is Y = diag(r)·M0·diag(c):
+// dX[i,j] = (g[i,j] − Σ_k g[k,j]·Y[k,j]) · inv_j. a is n scratch.
+func colStepBack(g, m0, r, c, inv, a []float64, n int) {
 	a = a[:n]
 	clear(a)
 	for i := 0; i < n; i++ {
-		gr := g[i*n : i*n+n]
-		yr := y[i*n : i*n+n]
-		for j, v := range gr {
-			a[j] += v * yr[j]
+		ri := r[i]
+		mr := m0[i*n : i*n+n]
+		for j, v := range g[i*n : i*n+n] {
+			a[j] += v * ri * mr[j]
 		}
+	}
+	for j := range a {
+		a[j] *= c[j]
 	}
 	for i := 0; i < n; i++ {
 		gr := g[i*n : i*n+n]
@@ -402,19 +427,22 @@ func colStepBack(g, y, inv, a []float64, n int) {
 	}
 }
 
-// rowStepBack maps g = dL/dY to dL/dX in place for Y = rowStep(X):
+// rowStepBack maps g = dL/dY to dL/dX in place for a row step whose output
+// is Y = diag(r)·M0·diag(c):
 // dX[i,j] = (g[i,j] − Σ_k g[i,k]·Y[i,k]) · inv_i.
-func rowStepBack(g, y, inv []float64, n int) {
+func rowStepBack(g, m0, r, c, inv []float64, n int) {
+	c = c[:n]
 	for i := 0; i < n; i++ {
 		gr := g[i*n : i*n+n]
-		yr := y[i*n : i*n+n]
+		mr := m0[i*n : i*n+n]
 		var a float64
 		for j, v := range gr {
-			a += v * yr[j]
+			a += v * mr[j] * c[j]
 		}
-		r := inv[i]
+		a *= r[i]
+		iv := inv[i]
 		for j, v := range gr {
-			gr[j] = (v - a) * r
+			gr[j] = (v - a) * iv
 		}
 	}
 }

@@ -30,9 +30,15 @@ type Config struct {
 	Tie       bool    `json:"tie_embeddings"` // LM head reuses wte.weight
 	InitStd   float32 `json:"init_std"`
 
-	Conn     hyper.Kind `json:"conn"`
-	Streams  int        `json:"streams"`
-	Contract string     `json:"contract"`
+	Conn          hyper.Kind `json:"conn"`
+	Streams       int        `json:"streams"`
+	Contract      string     `json:"contract"`
+	SinkhornIters int        `json:"sinkhorn_iters"`
+	Sinkhorn      string     `json:"sinkhorn"`
+	SinkhornEps   float32    `json:"sinkhorn_eps"`
+	ConnNormEps   float32    `json:"conn_norm_eps"`
+	ResBias       float32    `json:"res_bias"`
+	Fixed         string     `json:"fixed,omitempty"`
 }
 
 // Preset is a named architecture plus its default batch size.
@@ -53,6 +59,7 @@ func base(d, layers, heads, seq int) Config {
 		Vocab: 256, D: d, Layers: layers, Heads: heads, MLPHidden: DefaultMLPHidden(d), Seq: seq,
 		RopeTheta: 10000, NormEps: 1e-5, InitStd: 0.02,
 		Conn: hyper.Residual, Streams: 1, Contract: "sum",
+		SinkhornIters: 20, Sinkhorn: "paper", ConnNormEps: 1e-6,
 	}
 }
 
@@ -77,7 +84,9 @@ func (c Config) HeadDim() int { return c.D / c.Heads }
 
 // ConnConfig is the connection configuration of the model.
 func (c Config) ConnConfig() hyper.Config {
-	return hyper.Config{Kind: c.Conn, Streams: c.Streams, Contract: c.Contract}
+	return hyper.Config{Kind: c.Conn, Streams: c.Streams, Contract: c.Contract,
+		SinkhornIters: c.SinkhornIters, Sinkhorn: c.Sinkhorn, SinkhornEps: c.SinkhornEps,
+		NormEps: c.ConnNormEps, ResBias: c.ResBias, Fixed: c.Fixed}
 }
 
 // Validate reports the first problem with the configuration, naming the flag.

@@ -42,11 +42,11 @@ func (f *File) Get(name string) (Tensor, bool) {
 func ReadFile(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("safetensors %s: %w", path, err)
+		return nil, fmt.Errorf("safetensors: %w", err) // *PathError names path
 	}
-	f, err := parse(data)
+	f, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("safetensors %s: %w", path, err)
+		return nil, withPath(path, err)
 	}
 	return f, nil
 }
@@ -66,11 +66,7 @@ func Read(r io.Reader) (*File, error) {
 // duplicate names, dtypes, shapes, and byte ranges: each within the data
 // buffer, sized numel × dtype size, and not overlapping another.
 func Parse(data []byte) (*File, error) {
-	f, err := parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	return f, nil
+	return parse(data)
 }
 
 // entry is one tensor's header record. Numbers are kept raw so that only
@@ -201,7 +197,7 @@ func parseEntry(name string, raw json.RawMessage) (Tensor, [2]uint64, error) {
 	}
 	numEl, err := numel(shape)
 	if err != nil {
-		return Tensor{}, none, formatErr("tensor %q: %v", name, err)
+		return Tensor{}, none, formatErr("tensor %q: %s", name, err.(*FormatError).Msg)
 	}
 	if len(*e.Offsets) != 2 {
 		return Tensor{}, none, formatErr("tensor %q: data_offsets has %d values, want 2", name, len(*e.Offsets))

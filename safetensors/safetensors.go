@@ -54,16 +54,33 @@ func DTypeSize(dtype string) (int, bool) {
 	return n, ok
 }
 
-// FormatError reports malformed safetensors data or an invalid tensor.
+// FormatError reports malformed safetensors data or an invalid tensor. Its
+// message is one line: "safetensors: MSG", or "safetensors PATH: MSG" when
+// the error came from reading or writing a file.
 type FormatError struct {
-	Msg string
+	Path string // file involved, if any
+	Msg  string // what is wrong, without the "safetensors" prefix
 }
 
 // Error returns the one-line description of the problem.
-func (e *FormatError) Error() string { return e.Msg }
+func (e *FormatError) Error() string {
+	if e.Path != "" {
+		return "safetensors " + e.Path + ": " + e.Msg
+	}
+	return "safetensors: " + e.Msg
+}
 
 func formatErr(format string, args ...any) error {
 	return &FormatError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// withPath adds path to err: a *FormatError gets its Path set (keeping one
+// prefix), anything else is wrapped as "safetensors PATH: err".
+func withPath(path string, err error) error {
+	if fe, ok := err.(*FormatError); ok && fe.Path == "" {
+		return &FormatError{Path: path, Msg: fe.Msg}
+	}
+	return fmt.Errorf("safetensors %s: %w", path, err)
 }
 
 // Tensor is one named tensor: its dtype (such as "F32"), its row-major shape
@@ -114,7 +131,7 @@ func (t Tensor) Validate() error {
 	}
 	n, err := numel(t.Shape)
 	if err != nil {
-		return formatErr("tensor %q: %v", t.Name, err)
+		return formatErr("tensor %q: %s", t.Name, err.(*FormatError).Msg)
 	}
 	if len(t.Data) != n*size {
 		return formatErr("tensor %q: %s %v needs %d bytes, has %d", t.Name, t.DType, t.Shape, n*size, len(t.Data))

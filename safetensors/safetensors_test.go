@@ -316,7 +316,7 @@ func (w *failWriter) Write(p []byte) (int, error) {
 func TestWriteIOError(t *testing.T) {
 	ts := []Tensor{F32("a", []int{1}, []float32{1})}
 	for after := 0; after < 3; after++ {
-		if err := Write(&failWriter{after: after}, ts, nil); !errors.Is(err, io.ErrShortWrite) {
+		if err := Write(&failWriter{after: after}, ts, nil); !errors.Is(err, io.ErrShortWrite) || !strings.HasPrefix(err.Error(), "safetensors: ") {
 			t.Errorf("after %d writes: err = %v", after, err)
 		}
 	}
@@ -343,7 +343,7 @@ func TestWriteFile(t *testing.T) {
 	// A failing write leaves the old file and no temporary files behind.
 	bad := []Tensor{F32("w", []int{3}, []float32{1})}
 	err = WriteFile(path, bad, nil)
-	if err == nil || !strings.HasPrefix(err.Error(), "safetensors "+path+": ") {
+	if err == nil || !strings.HasPrefix(err.Error(), "safetensors "+path+": tensor") {
 		t.Errorf("WriteFile bad = %v", err)
 	}
 	if _, err := ReadFile(path); err != nil {
@@ -360,7 +360,7 @@ func TestWriteFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("garbage!"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadFile(path); err == nil || !strings.HasPrefix(err.Error(), "safetensors "+path+": ") {
+	if _, err := ReadFile(path); err == nil || !strings.HasPrefix(err.Error(), "safetensors "+path+": header length") {
 		t.Errorf("ReadFile garbage = %v", err)
 	}
 	if err := WriteFile(filepath.Join(dir, "no", "such", "dir"), ts, nil); err == nil {

@@ -39,7 +39,9 @@ type Encoder struct {
 
 // NewEncoder validates infos and metadata, writes the header to w and
 // returns an Encoder expecting exactly the tensors' bytes, in order. Tensor
-// names must be unique, valid UTF-8 and not "__metadata__".
+// names must be unique, valid UTF-8 and not "__metadata__". Invalid input
+// gives a *FormatError; errors from w are returned as they are, here and by
+// the Encoder's methods.
 func NewEncoder(w io.Writer, infos []Info, metadata map[string]string) (*Encoder, error) {
 	e := &Encoder{w: w, infos: infos, ends: make([]int64, len(infos))}
 	hdr, err := e.header(metadata)
@@ -100,7 +102,7 @@ func (e *Encoder) header(metadata map[string]string) ([]byte, error) {
 		}
 		n, err := numel(t.Shape)
 		if err != nil {
-			return nil, formatErr("tensor %q: %v", t.Name, err)
+			return nil, formatErr("tensor %q: %s", t.Name, err.(*FormatError).Msg)
 		}
 		nb := int64(n) * int64(size)
 		if off > math.MaxInt64-nb {
@@ -207,7 +209,16 @@ func (e *Encoder) Close() error {
 // Write writes tensors and metadata to w in safetensors format. Tensors are
 // stored in the given order with contiguous offsets; each is validated first
 // (known dtype, len(Data) matching the shape). Metadata may be nil.
+// Invalid input gives a *FormatError; errors from w are wrapped.
 func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
+	err := write(w, tensors, metadata)
+	if _, ok := err.(*FormatError); err != nil && !ok {
+		err = fmt.Errorf("safetensors: %w", err)
+	}
+	return err
+}
+
+func write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	infos := make([]Info, len(tensors))
 	for i, t := range tensors {
 		if err := t.Validate(); err != nil {
@@ -230,18 +241,18 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 // WriteFile writes tensors and metadata to path atomically (see
 // WriteAtomic): readers see either the old file or the complete new one.
 func WriteFile(path string, tensors []Tensor, metadata map[string]string) error {
-	return WriteAtomic(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
+	return WriteAtomic(path, func(w io.Writer) error { return write(w, tensors, metadata) })
 }
 
 // WriteAtomic creates path by calling write on a buffered temporary file in
 // the same directory, then syncing it to disk and renaming it over path (and
 // syncing the directory). On any error the temporary file is removed and
 // path is left untouched. The file gets mode 0644. Use it with NewEncoder to
-// stream a large checkpoint to disk atomically.
+// stream a large checkpoint to disk atomically. Errors name path.
 func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	defer func() {
 		if err != nil {
-			err = fmt.Errorf("safetensors %s: %w", path, err)
+			err = withPath(path, err)
 		}
 	}()
 	dir, base := filepath.Split(path)

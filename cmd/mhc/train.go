@@ -200,7 +200,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 
 	peak := kernels.PeakGFLOPS()
 	flopsTok := cfg.FLOPsPerToken()
-	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; batch %d×%d; gemm %s, peak %.0f GFLOP/s\n",
+	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d; gemm %s, peak %.0f GFLOP/s\n",
 		presetName(f, state), cfg.D, cfg.Layers, cfg.Heads, cfg.Seq, cfg.MLPHidden, cfg.Conn, cfg.Streams,
 		float64(m.NumParams())/1e6, flopsTok/1e6, f.opts.Accum, f.opts.Batch, kernels.GEMMPath(), peak)
 	if state != nil {

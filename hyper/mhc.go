@@ -1,0 +1,454 @@
+package hyper
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/mhc-go/mhc/kernels"
+	"github.com/mhc-go/mhc/manifold"
+	"github.com/mhc-go/mhc/param"
+)
+
+// mhc is the Manifold-Constrained Hyper-Connection of the mHC paper (§4.2,
+// Eq. 7–9, in the fused form of Eq. 14–19) and, with a Lite manifold, its
+// mHC-lite variant (arXiv 2601.05732). Per token, with v = vec(x_t) ∈ R^{nC}
+// (the n streams of x_t concatenated, which is exactly x's row-major layout):
+//
+//	r      = 1/sqrt(mean(v²) + NormEps)            (eps inside the sqrt, as DeepSeek's code)
+//	p      = φ·v                                   φ: [P, nC], P = 2n + R
+//	h̃      = r·(α ⊙ p) + b                         α = [α_pre×n | α_post×n | α_res×R]
+//	H_pre  = sigmoid(h̃[0:n])                       (fixed: 1/n)
+//	H_post = 2·sigmoid(h̃[n:2n])                    (fixed: 1)
+//	H_res  = Sinkhorn(h̃[2n:])                      (fixed: I)
+//	u      = Σ_i H_pre[i]·x_i
+//	xOut_i = Σ_j H_res[i,j]·x_j + H_post[i]·y      (row i of H_res forms output stream i)
+//
+// R is n² for mHC (H_res logits row-major in the paper's orientation,
+// h̃_res[i·n+j] ↦ H_res[i][j]) and n! for mHC-lite (one logit per
+// permutation, in the order of manifold.Permutation). The logit layout
+// [pre | post | res] is DeepSeek's; φ is stored like DeepSeek's hc_fn,
+// [outputs, nC], so the projection of all tokens is one NT GEMM.
+//
+// The work is split into three seams with their own buffers, so that a later
+// fused kernel can replace any of them: coefficients (projection, RMS, gates,
+// sigmoids, Sinkhorn: x → proj, logit, r, hpre, hpost, hres), preApply
+// (hpre, x → u) and postApply (hres, hpost, x, y → xOut). Per-token work runs
+// in parallel over tokens; parameter-gradient reductions go through
+// per-chunk float64 partials summed in chunk order and through GEMMs, so the
+// results are deterministic for a given worker count.
+type mhc struct {
+	n, c, nc int // streams, channels, n·C
+	r, p     int // res logits per token (n² or n!), all logits per token (2n + r)
+	maxN     int
+	normEps  float32
+
+	fixPre, fixPost, fixRes bool
+	sk                      manifold.Sinkhorn
+
+	phi, alpha, bias *param.Tensor // [p, nc] (decay), [3], [p]
+
+	// State of the last forward, per token (N rows).
+	proj  []float32 // (N, p): raw projection φ·v
+	logit []float32 // (N, p): h̃
+	rstd  []float32 // (N): r
+	hpre  []float32 // (N, n)
+	hpost []float32 // (N, n)
+	hres  []float32 // (N, n, n), paper orientation
+
+	// Backward state: dH_post, dH_res stored by PostBackward for PreBackward.
+	dhpost []float32 // (N, n)
+	dhres  []float32 // (N, n, n)
+	dp     []float32 // (N, p): dL/dp (after dL/dh̃ has been scaled by r·α)
+
+	partial []float64              // MaxChunks × (3 + p): per-chunk dα, db partials
+	ws      []*manifold.Workspace // one Sinkhorn workspace per chunk
+
+	// Arguments of the running call, read by the tasks.
+	ax, ay, au, adu, adx, adxOut, ady []float32
+
+	coefTask, preBwdTask      kernels.ChunkTask
+	preTask, postTask, pbTask kernels.Task
+}
+
+// mhcGrain is the token grain of the per-token parallel loops.
+const mhcGrain = 8
+
+// phiStd is the init std of φ: Glorot/Xavier for an nc → p map,
+// sqrt(2/(nc+p)) (the variance of Megatron's Xavier-uniform mapping_proj).
+func phiStd(nc, p int) float32 { return float32(math.Sqrt(2 / float64(nc+p))) }
+
+// newMHC builds an mHC (lite: mHC-lite) connection and registers
+//
+//	prefix.phi   [p, n·C]  decay   Normal(sqrt(2/(n·C+p)))
+//	prefix.alpha [3]       no decay 0.01 (α_pre, α_post, α_res)
+//	prefix.bias  [p]       no decay 0 except b_res = ResBias·I (lite: logit of the identity permutation)
+//
+// with p = 2n + n² (lite: 2n + n!).
+func newMHC(b Builder, prefix string, lite bool) (*mhc, error) {
+	cfg := b.Cfg
+	n := cfg.Streams
+	if n < 1 || b.C < 1 || b.MaxN < 1 {
+		return nil, fmt.Errorf("mhc: streams %d, width %d, max tokens %d must be positive", n, b.C, b.MaxN)
+	}
+	sk := manifold.Sinkhorn{N: n, Iters: cfg.SinkhornIters, Eps: cfg.SinkhornEps}
+	switch {
+	case lite:
+		sk.Variant, sk.Iters, sk.Eps = manifold.Lite, 0, 0
+	case cfg.Sinkhorn == "paper":
+		sk.Variant = manifold.Paper
+	case cfg.Sinkhorn == "deepseek":
+		sk.Variant = manifold.DeepSeek
+	default:
+		return nil, fmt.Errorf("mhc: --sinkhorn %q: want paper or deepseek", cfg.Sinkhorn)
+	}
+	if err := sk.Validate(); err != nil {
+		return nil, err
+	}
+	if !(cfg.NormEps > 0) {
+		return nil, fmt.Errorf("mhc: coefficient norm eps %v must be positive", cfg.NormEps)
+	}
+	m := &mhc{n: n, c: b.C, nc: n * b.C, r: sk.LogitsPerToken(), maxN: b.MaxN, normEps: cfg.NormEps,
+		fixPre: cfg.IsFixed("pre"), fixPost: cfg.IsFixed("post"), fixRes: cfg.IsFixed("res"), sk: sk}
+	m.p = 2*n + m.r
+	N, p := b.MaxN, m.p
+
+	m.phi = b.Store.Add(prefix+".phi", true, p, m.nc)
+	m.phi.Init = param.Normal(phiStd(m.nc, p))
+	m.alpha = b.Store.Add(prefix+".alpha", false, 3)
+	m.alpha.Init = param.Const(0.01)
+	m.bias = b.Store.Add(prefix+".bias", false, p)
+	rb := cfg.ResBias
+	m.bias.Init = func(data []float32, _ *rand.Rand) {
+		clear(data)
+		if lite {
+			data[2*n] = rb // permutation 0 is the identity
+			return
+		}
+		for i := 0; i < n; i++ {
+			data[2*n+i*n+i] = rb
+		}
+	}
+
+	m.proj, m.logit, m.dp = make([]float32, N*p), make([]float32, N*p), make([]float32, N*p)
+	m.rstd = make([]float32, N)
+	m.hpre, m.hpost, m.dhpost = make([]float32, N*n), make([]float32, N*n), make([]float32, N*n)
+	m.hres, m.dhres = make([]float32, N*n*n), make([]float32, N*n*n)
+	chunks := kernels.MaxChunks()
+	m.partial = make([]float64, chunks*(3+p))
+	for range chunks {
+		m.ws = append(m.ws, manifold.NewWorkspace(sk))
+	}
+	m.coefTask = kernels.ChunkFunc(m.coefChunk)
+	m.preBwdTask = kernels.ChunkFunc(m.preBackwardChunk)
+	m.preTask = kernels.TaskFunc(m.preApplyRange)
+	m.postTask = kernels.TaskFunc(m.postApplyRange)
+	m.pbTask = kernels.TaskFunc(m.postBackwardRange)
+	return m, nil
+}
+
+func (m *mhc) allFixed() bool { return m.fixPre && m.fixPost && m.fixRes }
+
+func (m *mhc) checkN(N int) {
+	if N < 0 || N > m.maxN {
+		panic(fmt.Sprintf("hyper: mhc called with N = %d tokens, built for at most %d", N, m.maxN))
+	}
+}
+
+// group returns the index into α of logit k: 0 pre, 1 post, 2 res.
+func (m *mhc) group(k int) int {
+	switch {
+	case k < m.n:
+		return 0
+	case k < 2*m.n:
+		return 1
+	}
+	return 2
+}
+
+func sigmoid(z float32) float32 { return float32(1 / (1 + math.Exp(-float64(z)))) }
+
+// Pre computes the coefficients of every token from x (N, n, C) and
+// OVERWRITES u (N, C) with u_t = Σ_i H_pre[t,i]·x_{t,i}. The coefficients are
+// kept for Post and the backward passes.
+func (m *mhc) Pre(x, u []float32, N int) {
+	m.checkN(N)
+	m.coefficients(x, N)
+	m.preApply(x, u, N)
+}
+
+// coefficients fills proj, logit, rstd, hpre, hpost and hres for N tokens of
+// x (N, n, C), all OVERWRITTEN: one GEMM proj = x·φᵀ ((N, nC)·(nC, p)), then
+// per token the RMS scale, gates, sigmoids and the Sinkhorn projection.
+func (m *mhc) coefficients(x []float32, N int) {
+	if !m.allFixed() {
+		kernels.GEMM(false, true, N, m.p, m.nc, 1, x, m.nc, m.phi.Data, m.nc, 0, m.proj, m.p)
+	}
+	m.ax = x
+	kernels.ParallelChunks(N, mhcGrain, m.coefTask)
+	m.ax = nil
+}
+
+func (m *mhc) coefChunk(chunk, lo, hi int) {
+	n, p, nc := m.n, m.p, m.nc
+	a, b := m.alpha.Data, m.bias.Data
+	ws := m.ws[chunk]
+	for t := lo; t < hi; t++ {
+		hp, hq, hr := m.hpre[t*n:(t+1)*n], m.hpost[t*n:(t+1)*n], m.hres[t*n*n:(t+1)*n*n]
+		if m.allFixed() {
+			m.fixedMaps(hp, hq, hr)
+			continue
+		}
+		v := m.ax[t*nc : (t+1)*nc]
+		r := float32(1 / math.Sqrt(kernels.SumSquares(v)/float64(nc)+float64(m.normEps)))
+		m.rstd[t] = r
+		pr, lg := m.proj[t*p:(t+1)*p], m.logit[t*p:(t+1)*p]
+		ra := [3]float32{r * a[0], r * a[1], r * a[2]}
+		for k := range lg {
+			lg[k] = ra[m.group(k)]*pr[k] + b[k]
+		}
+		m.fixedMaps(hp, hq, hr)
+		if !m.fixPre {
+			for i := range hp {
+				hp[i] = sigmoid(lg[i])
+			}
+		}
+		if !m.fixPost {
+			for i := range hq {
+				hq[i] = 2 * sigmoid(lg[n+i])
+			}
+		}
+		if !m.fixRes {
+			m.sk.Forward(hr, lg[2*n:], ws)
+		}
+	}
+}
+
+// fixedMaps writes the fixed values of the maps held fixed (pre 1/n, post 1,
+// res I) into one token's hpre (n), hpost (n) and hres (n×n).
+func (m *mhc) fixedMaps(hp, hq, hr []float32) {
+	n := m.n
+	if m.fixPre {
+		for i := range hp {
+			hp[i] = 1 / float32(n)
+		}
+	}
+	if m.fixPost {
+		for i := range hq {
+			hq[i] = 1
+		}
+	}
+	if m.fixRes {
+		clear(hr)
+		for i := 0; i < n; i++ {
+			hr[i*n+i] = 1
+		}
+	}
+}
+
+// preApply OVERWRITES u (N, C) with Σ_i hpre[t,i]·x_{t,i} from the stored
+// coefficients.
+func (m *mhc) preApply(x, u []float32, N int) {
+	m.ax, m.au = x, u
+	kernels.ParallelForGrain(N, mhcGrain, m.preTask)
+	m.ax, m.au = nil, nil
+}
+
+func (m *mhc) preApplyRange(lo, hi int) {
+	n, c := m.n, m.c
+	for t := lo; t < hi; t++ {
+		xt, ut, hp := m.ax[t*n*c:(t+1)*n*c], m.au[t*c:(t+1)*c], m.hpre[t*n:(t+1)*n]
+		copy(ut, xt[:c])
+		kernels.Scale(hp[0], ut)
+		for i := 1; i < n; i++ {
+			kernels.Axpy(hp[i], xt[i*c:(i+1)*c], ut)
+		}
+	}
+}
+
+// Post OVERWRITES xOut (N, n, C) with xOut_i = Σ_j H_res[i,j]·x_j +
+// H_post[i]·y per token, using the coefficients of the last Pre (which must
+// have seen the same x).
+func (m *mhc) Post(x, y, xOut []float32, N int) {
+	m.checkN(N)
+	m.postApply(x, y, xOut, N)
+}
+
+// postApply is the post+res-apply seam: xOut (N, n, C) OVERWRITTEN from x
+// (N, n, C), y (N, C), hres and hpost.
+func (m *mhc) postApply(x, y, xOut []float32, N int) {
+	m.ax, m.ay, m.adx = x, y, xOut
+	kernels.ParallelForGrain(N, mhcGrain, m.postTask)
+	m.ax, m.ay, m.adx = nil, nil, nil
+}
+
+func (m *mhc) postApplyRange(lo, hi int) {
+	n, c := m.n, m.c
+	for t := lo; t < hi; t++ {
+		xt, yt, ot := m.ax[t*n*c:(t+1)*n*c], m.ay[t*c:(t+1)*c], m.adx[t*n*c:(t+1)*n*c]
+		hr, hq := m.hres[t*n*n:(t+1)*n*n], m.hpost[t*n:(t+1)*n]
+		for i := 0; i < n; i++ {
+			o := ot[i*c : (i+1)*c]
+			copy(o, yt)
+			kernels.Scale(hq[i], o)
+			for j := 0; j < n; j++ {
+				kernels.Axpy(hr[i*n+j], xt[j*c:(j+1)*c], o)
+			}
+		}
+	}
+}
+
+// PostBackward OVERWRITES dy (N, C) with Σ_i H_post[i]·dxOut_i and dx
+// (N, n, C) with dx_j = Σ_i H_res[i,j]·dxOut_i, and stores dL/dH_post[t,i] =
+// ⟨dxOut_i, y⟩ and dL/dH_res[t,i,j] = ⟨dxOut_i, x_j⟩ for PreBackward.
+func (m *mhc) PostBackward(x, y, dxOut, dy, dx []float32, N int) {
+	m.checkN(N)
+	m.ax, m.ay, m.adxOut, m.ady, m.adx = x, y, dxOut, dy, dx
+	kernels.ParallelForGrain(N, mhcGrain, m.pbTask)
+	m.ax, m.ay, m.adxOut, m.ady, m.adx = nil, nil, nil, nil, nil
+}
+
+func (m *mhc) postBackwardRange(lo, hi int) {
+	n, c := m.n, m.c
+	for t := lo; t < hi; t++ {
+		xt, yt := m.ax[t*n*c:(t+1)*n*c], m.ay[t*c:(t+1)*c]
+		gt, dyt, dxt := m.adxOut[t*n*c:(t+1)*n*c], m.ady[t*c:(t+1)*c], m.adx[t*n*c:(t+1)*n*c]
+		hr, hq := m.hres[t*n*n:(t+1)*n*n], m.hpost[t*n:(t+1)*n]
+		copy(dyt, gt[:c])
+		kernels.Scale(hq[0], dyt)
+		for i := 1; i < n; i++ {
+			kernels.Axpy(hq[i], gt[i*c:(i+1)*c], dyt)
+		}
+		for j := 0; j < n; j++ {
+			o := dxt[j*c : (j+1)*c]
+			copy(o, gt[:c])
+			kernels.Scale(hr[j], o)
+			for i := 1; i < n; i++ {
+				kernels.Axpy(hr[i*n+j], gt[i*c:(i+1)*c], o)
+			}
+		}
+		if !m.fixPost {
+			dq := m.dhpost[t*n : (t+1)*n]
+			for i := range dq {
+				dq[i] = kernels.Dot(gt[i*c:(i+1)*c], yt)
+			}
+		}
+		if !m.fixRes {
+			dr := m.dhres[t*n*n : (t+1)*n*n]
+			for i := 0; i < n; i++ {
+				gi := gt[i*c : (i+1)*c]
+				for j := 0; j < n; j++ {
+					dr[i*n+j] = kernels.Dot(gi, xt[j*c:(j+1)*c])
+				}
+			}
+		}
+	}
+}
+
+// PreBackward ACCUMULATES into dx (N, n, C) the gradient through u (H_pre·du)
+// and through the coefficients (sigmoids, Sinkhorn, gates, RMS scale and
+// projection, using dH_post and dH_res stored by PostBackward), and
+// ACCUMULATES the parameter gradients into φ, α and b. Fixed maps pass no
+// gradient to their logits.
+func (m *mhc) PreBackward(x, du, dx []float32, N int) {
+	m.checkN(N)
+	clear(m.partial)
+	m.ax, m.adu, m.adx = x, du, dx
+	chunks := kernels.ParallelChunks(N, mhcGrain, m.preBwdTask)
+	m.ax, m.adu, m.adx = nil, nil, nil
+	if m.allFixed() || N == 0 {
+		return
+	}
+	// Reduce the per-chunk partials in chunk order.
+	p := m.p
+	ga, gb := m.alpha.Grad, m.bias.Grad
+	for k := 0; k < 3+p; k++ {
+		var s float64
+		for ch := 0; ch < chunks; ch++ {
+			s += m.partial[ch*(3+p)+k]
+		}
+		if k < 3 {
+			ga[k] += float32(s)
+		} else {
+			gb[k-3] += float32(s)
+		}
+	}
+	// dφ += dpᵀ·v ((p, N)·(N, nC)); dx += dp·φ ((N, p)·(p, nC)).
+	kernels.GEMM(true, false, p, m.nc, N, 1, m.dp, p, x, m.nc, 1, m.phi.Grad, m.nc)
+	kernels.GEMM(false, false, N, m.nc, p, 1, m.dp, p, m.phi.Data, m.nc, 1, dx, m.nc)
+}
+
+func (m *mhc) preBackwardChunk(chunk, lo, hi int) {
+	n, c, p, nc := m.n, m.c, m.p, m.nc
+	a := m.alpha.Data
+	part := m.partial[chunk*(3+p) : (chunk+1)*(3+p)]
+	ws := m.ws[chunk]
+	for t := lo; t < hi; t++ {
+		xt, dut, dxt := m.ax[t*nc:(t+1)*nc], m.adu[t*c:(t+1)*c], m.adx[t*nc:(t+1)*nc]
+		hp := m.hpre[t*n : (t+1)*n]
+		for i := 0; i < n; i++ {
+			kernels.Axpy(hp[i], dut, dxt[i*c:(i+1)*c])
+		}
+		if m.allFixed() {
+			continue
+		}
+		// d = dL/dh̃, first.
+		d := m.dp[t*p : (t+1)*p]
+		for i := 0; i < n; i++ {
+			if m.fixPre {
+				d[i] = 0
+				continue
+			}
+			s := hp[i]
+			d[i] = kernels.Dot(dut, xt[i*c:(i+1)*c]) * s * (1 - s)
+		}
+		hq, dq := m.hpost[t*n:(t+1)*n], m.dhpost[t*n:(t+1)*n]
+		for i := 0; i < n; i++ {
+			if m.fixPost {
+				d[n+i] = 0
+				continue
+			}
+			h := hq[i] // 2σ, so dH/dz = 2σ(1−σ) = h·(1 − h/2)
+			d[n+i] = dq[i] * h * (1 - h/2)
+		}
+		if m.fixRes {
+			clear(d[2*n:])
+		} else {
+			m.sk.Backward(d[2*n:], m.dhres[t*n*n:(t+1)*n*n], m.logit[t*p+2*n:(t+1)*p], ws)
+		}
+		// h̃_k = r·α_g·p_k + b_k: db += d, dα_g += d·r·p, dr = Σ d·α_g·p,
+		// dp = d·r·α_g (overwrites d).
+		r := m.rstd[t]
+		pr := m.proj[t*p : (t+1)*p]
+		var dr float64
+		for k, dk := range d {
+			g := m.group(k)
+			part[3+k] += float64(dk)
+			part[g] += float64(dk) * float64(r) * float64(pr[k])
+			dr += float64(dk) * float64(a[g]) * float64(pr[k])
+			d[k] = dk * r * a[g]
+		}
+		// r = (Σv²/nc + eps)^(-1/2): ∂r/∂v = −r³·v/nc.
+		kernels.Axpy(float32(-dr*float64(r)*float64(r)*float64(r)/float64(nc)), xt, dxt)
+	}
+}
+
+// MeanRes OVERWRITES dst (n·n) with H_res averaged over the N tokens of the
+// last forward, paper orientation (dst[i·n+j]: input stream j → output i).
+func (m *mhc) MeanRes(dst []float64, N int) {
+	m.checkN(N)
+	nn := m.n * m.n
+	dst = dst[:nn]
+	clear(dst)
+	if N == 0 {
+		return
+	}
+	for t := 0; t < N; t++ {
+		for k, v := range m.hres[t*nn : (t+1)*nn] {
+			dst[k] += float64(v)
+		}
+	}
+	for k := range dst {
+		dst[k] /= float64(N)
+	}
+}
