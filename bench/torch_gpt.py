@@ -92,7 +92,8 @@ def st_read(path):
         if any(not isinstance(d, int) or d < 0 for d in shape):
             raise FormatError(f"{path}: tensor {name!r}: bad shape {shape}")
         numel = math.prod(shape)
-        if not (0 <= b <= end <= len(buf)) or end - b != numel * _DTYPE_SIZES[dtype]:
+        if not (isinstance(b, int) and isinstance(end, int) and 0 <= b <= end <= len(buf)) \
+                or end - b != numel * _DTYPE_SIZES[dtype]:
             raise FormatError(f"{path}: tensor {name!r}: bad data_offsets [{b},{end}] for {dtype} {shape}")
         spans.append((b, end, name))
         raw = buf[b:end]

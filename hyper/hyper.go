@@ -162,11 +162,11 @@ func (b Builder) New(prefix string, l int) (Connection, error) {
 	case HC:
 		return newHC(b, prefix, l)
 	case MHC, MHCLite:
-		if c, err := newMHC(b, prefix, b.Cfg.Kind == MHCLite); err != nil {
+		c, err := newMHC(b, prefix, b.Cfg.Kind == MHCLite)
+		if err != nil {
 			return nil, err
-		} else {
-			return c, nil
 		}
+		return c, nil
 	}
 	return nil, fmt.Errorf("connection %q is not implemented", b.Cfg.Kind)
 }
