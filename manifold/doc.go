@@ -32,9 +32,11 @@
 // the caller's [Workspace] and then sweeps it in reverse, which makes one
 // Backward cost about two Forwards.
 //
-// Storage is float32 at the API; all internal arithmetic (the trajectory,
-// sums, reciprocals and gradients) is float64. No call allocates once a
-// Workspace exists.
+// Internally the iteration is carried in scaling form, every intermediate
+// being diag(r)·M0·diag(c), so the stored trajectory is M0 plus two
+// n-vectors per step rather than 2t matrices. Storage is float32 at the API;
+// all internal arithmetic (trajectory, sums, reciprocals, gradients) is
+// float64. No call allocates once a Workspace exists.
 //
 // # Instruments
 //

@@ -244,9 +244,14 @@ func (s Sinkhorn) Backward(dlogits []float32, dh []float32, logits []float32, ws
 		r := ws.rv[(k+1)*n : (k+2)*n]
 		c := ws.cv[(k+1)*n : (k+2)*n]
 		inv := ws.inv[k*n : (k+1)*n]
-		if (k%2 == 0) == firstCol {
+		switch col := (k%2 == 0) == firstCol; {
+		case col && n == 4:
+			colStepBack4(g, m0, r, c, inv)
+		case col:
 			colStepBack(g, m0, r, c, inv, ws.sums, n)
-		} else {
+		case n == 4:
+			rowStepBack4(g, m0, r, c, inv)
+		default:
 			rowStepBack(g, m0, r, c, inv, n)
 		}
 	}
@@ -345,10 +350,17 @@ func (s Sinkhorn) trajectory(logits []float32, ws *Workspace) int {
 		r, c := ws.rv[k*n:(k+1)*n], ws.cv[k*n:(k+1)*n]
 		rn, cn := ws.rv[(k+1)*n:(k+2)*n], ws.cv[(k+1)*n:(k+2)*n]
 		inv := ws.inv[k*n : (k+1)*n]
-		if (k%2 == 0) == firstCol {
+		switch col := (k%2 == 0) == firstCol; {
+		case col && n == 4:
+			copy(rn, r)
+			colStep4(cn, inv, m0, r, c, eps)
+		case col:
 			copy(rn, r)
 			colStep(cn, inv, m0, r, c, ws.sums, n, eps)
-		} else {
+		case n == 4:
+			copy(cn, c)
+			rowStep4(rn, inv, m0, r, c, eps)
+		default:
 			copy(cn, c)
 			rowStep(rn, inv, m0, r, c, n, eps)
 		}
