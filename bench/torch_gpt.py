@@ -66,8 +66,11 @@ def st_read(path):
     BF16 tensors are widened to float32. Offsets, sizes and overlaps are
     checked; errors raise FormatError with a one-line message.
     """
-    with open(path, "rb") as f:
-        data = f.read()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise FormatError(f"{path}: {e.strerror}") from None
     if len(data) < 8:
         raise FormatError(f"{path}: file too short")
     (n,) = struct.unpack("<Q", data[:8])
@@ -571,7 +574,7 @@ def main():
             print("wrote", random_checkpoint(args.write_random, cfg, T=16, seed=args.seed))
             return 0
         return write_sample(args.write_sample)
-    except FormatError as e:
+    except (FormatError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
