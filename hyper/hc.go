@@ -206,11 +206,7 @@ func (h *hc) preChunk(chunk, lo, hi int) {
 // normRow writes the parameter-free LayerNorm of row (C) into hbar and
 // stores its mean and 1/std under state row r.
 func (h *hc) normRow(row, hbar []float32, r int) {
-	var s float64
-	for _, v := range row {
-		s += float64(v)
-	}
-	mu := float32(s / float64(len(row)))
+	mu := float32(hcSum(row) / float64(len(row)))
 	for i, v := range row {
 		hbar[i] = v - mu
 	}
@@ -371,11 +367,7 @@ func (h *hc) preBackChunk(chunk, lo, hi int) {
 				}
 			}
 			// LayerNorm backward: dx += rstd·(g − mean(g) − h̄·mean(g⊙h̄)).
-			var gs float64
-			for _, v := range g {
-				gs += float64(v)
-			}
-			gm := float32(gs / float64(c))
+			gm := float32(hcSum(g) / float64(c))
 			gh := kernels.Dot(g, hbar) / float32(c)
 			for q := range dxi {
 				dxi[q] += rs * (g[q] - gm - hbar[q]*gh)
@@ -404,4 +396,21 @@ func (h *hc) MeanRes(dst []float64, N int) {
 			dst[q] /= float64(N)
 		}
 	}
+}
+
+// hcSum returns the sum of x accumulated in float64 with four independent
+// partial sums (fixed order, so deterministic).
+func hcSum(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }

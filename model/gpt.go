@@ -93,7 +93,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 		m.conns = append(m.conns, ca, cm)
 	}
 	var err error
-	if m.streams, err = hyper.NewStreams(cfg.ConnConfig(), C); err != nil {
+	if m.streams, err = hyper.NewStreams(cfg.ConnConfig(), C, N, s); err != nil {
 		return nil, err
 	}
 	m.normF = newRMSNorm(s, "norm_f.weight", C, N, cfg.NormEps)
@@ -206,7 +206,7 @@ func (m *Model) ForwardBackward(inputs, targets []int32, B, T int, lossScale flo
 	clear(m.du[:N*C])
 	m.normF.backward(m.final, m.dy, m.du, N)
 	dxNext, dx := m.dxA, m.dxB
-	m.streams.ContractBackward(m.du, dxNext, N)
+	m.streams.ContractBackward(m.xs[len(m.subs)], m.du, dxNext, N)
 	for l := len(m.subs) - 1; l >= 0; l-- {
 		m.conns[l].PostBackward(m.xs[l], m.ys[l], dxNext, m.dy, dx, N)
 		clear(m.du[:N*C])

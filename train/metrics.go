@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 )
 
 // Metrics appends one JSON object per line to a file (metrics.jsonl).
@@ -29,8 +30,21 @@ func (m *Metrics) Write(rec any) error {
 	}
 	if m2, ok := rec.(map[string]any); ok { // JSON has no NaN/Inf: write them as null
 		for k, v := range m2 {
-			if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
-				m2[k] = nil
+			switch f := v.(type) {
+			case float64:
+				if !finite(f) {
+					m2[k] = nil
+				}
+			case []float64:
+				if slices.ContainsFunc(f, func(x float64) bool { return !finite(x) }) {
+					a := make([]any, len(f))
+					for i, x := range f {
+						if finite(x) {
+							a[i] = x
+						}
+					}
+					m2[k] = a
+				}
 			}
 		}
 	}
@@ -43,6 +57,8 @@ func (m *Metrics) Write(rec any) error {
 	}
 	return nil
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Close closes the file.
 func (m *Metrics) Close() error {
