@@ -32,13 +32,14 @@ type Options struct {
 	EvalEvery   int      `json:"eval_every"`
 	EvalWindows int      `json:"eval_windows"` // validation windows per evaluation
 	CkptEvery   int      `json:"ckpt_every"`
+	GainsEvery  int      `json:"gains_every"` // Amax gain probe every N steps (0 = never); HC/mHC only
 }
 
 // DefaultOptions are the defaults of `mhc train`.
 func DefaultOptions() Options {
 	return Options{Steps: 1000, Batch: 16, Accum: 1, LR: 1e-3, Warmup: 100, Schedule: StepDecay,
 		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1.0, Seed: 1,
-		EvalEvery: 200, EvalWindows: 64, CkptEvery: 500}
+		EvalEvery: 200, EvalWindows: 64, CkptEvery: 500, GainsEvery: 25}
 }
 
 // Validate reports the first bad option, naming its flag.
@@ -62,8 +63,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("adam eps %v: must be positive", o.Eps)
 	case o.Clip < 0:
 		return fmt.Errorf("--clip %v: must not be negative", o.Clip)
-	case o.EvalEvery < 0 || o.CkptEvery < 0 || o.EvalWindows < 0:
-		return fmt.Errorf("--eval-every, --eval-windows and --ckpt-every must not be negative")
+	case o.EvalEvery < 0 || o.CkptEvery < 0 || o.EvalWindows < 0 || o.GainsEvery < 0:
+		return fmt.Errorf("--eval-every, --eval-windows, --ckpt-every and --gains-every must not be negative")
 	}
 	_, err := ParseSchedule(string(o.Schedule))
 	return err
@@ -81,6 +82,7 @@ type Trainer struct {
 
 	inputs, targets []int32
 	evalOffs        []int
+	probe           *Probe
 }
 
 // StepResult describes one optimizer step.
@@ -110,6 +112,13 @@ func NewTrainer(m *model.Model, loader *data.Loader, val []int32, opts Options) 
 			return nil, fmt.Errorf("validation split: %w", err)
 		}
 		t.evalOffs = offs
+	}
+	if opts.GainsEvery > 0 {
+		src := val
+		if len(src) <= m.Cfg.Seq {
+			src = nil
+		}
+		t.probe = NewProbe(m, src, 4)
 	}
 	return t, nil
 }
@@ -194,9 +203,9 @@ func (t *Trainer) Restore(st State) error {
 
 // Hooks receive progress from Run. Any may be nil.
 type Hooks struct {
-	OnStep func(r StepResult, elapsed time.Duration)
-	OnEval func(step int, valLoss float64)
-	OnSave func(step int, dir string)
+	OnStep  func(r StepResult, elapsed time.Duration)
+	OnEval  func(step int, valLoss float64)
+	OnGains func(g Gains)
 }
 
 // Run trains until Opts.Steps steps are done or ctx is cancelled, appending
@@ -235,6 +244,15 @@ func (t *Trainer) Run(ctx context.Context, metrics *Metrics, save func() error, 
 			}
 			if hooks.OnEval != nil {
 				hooks.OnEval(t.Step, v)
+			}
+		}
+		if t.probe != nil && (t.Step%t.Opts.GainsEvery == 0 || t.Step == t.Opts.Steps || t.Step == 1) {
+			g := t.probe.Measure(t.Step)
+			if err := metrics.Write(g.Record()); err != nil {
+				return err
+			}
+			if hooks.OnGains != nil {
+				hooks.OnGains(g)
 			}
 		}
 		if t.Opts.CkptEvery > 0 && t.Step%t.Opts.CkptEvery == 0 && t.Step < t.Opts.Steps {

@@ -25,11 +25,13 @@ import (
 
 // archFlags are the flags that change the architecture: refused with --resume.
 var archFlags = []string{"preset", "d-model", "layers", "heads", "seq", "mlp-hidden", "tie", "tokenizer",
-	"conn", "streams", "contract"}
+	"conn", "streams", "contract", "sinkhorn-iters", "sinkhorn", "sinkhorn-eps", "res-bias", "fixed"}
 
 type trainFlags struct {
 	preset, dataSpec, out, resume, tokenizer, schedule string
-	conn, contract                                     string
+	conn, contract, sinkhorn, fixed                    string
+	sinkhornIters                                      int
+	sinkhornEps, resBias                               float64
 	d, layers, heads, seq, mlpHidden, streams          int
 	tie, noProgress                                    bool
 	sampleTokens                                       int
@@ -54,6 +56,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.conn, "conn", "residual", "residual connection: residual, hc, mhc or mhc-lite")
 	fs.IntVar(&f.streams, "streams", 0, "number of residual streams n (default 1 for residual, 4 otherwise)")
 	fs.StringVar(&f.contract, "contract", "sum", "how streams merge before the final norm: sum, mean or learned")
+	fs.IntVar(&f.sinkhornIters, "sinkhorn-iters", 20, "mhc: Sinkhorn-Knopp iterations t_max")
+	fs.StringVar(&f.sinkhorn, "sinkhorn", "paper", "mhc: Sinkhorn order: paper (exp, then column/row rounds) or deepseek (DeepSeek's released code, eps in every denominator)")
+	fs.Float64Var(&f.sinkhornEps, "sinkhorn-eps", -1, "mhc: eps added to Sinkhorn denominators (default 0 for paper, 1e-6 for deepseek)")
+	fs.Float64Var(&f.resBias, "res-bias", 0, "mhc: init H_res bias as res-bias·I (0 = uniform H_res at init, Megatron's choice; ≤ 8)")
+	fs.StringVar(&f.fixed, "fixed", "", "hold maps fixed (paper Table 1 ablation): comma list of pre (=1/n), post (=1), res (=I)")
 	fs.IntVar(&f.opts.Steps, "steps", d.Steps, "optimizer steps")
 	fs.IntVar(&f.opts.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
 	fs.IntVar(&f.opts.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
@@ -68,6 +75,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.opts.EvalEvery, "eval-every", d.EvalEvery, "validate every N steps (0 = never)")
 	fs.IntVar(&f.opts.EvalWindows, "eval-windows", d.EvalWindows, "validation windows per evaluation")
 	fs.IntVar(&f.opts.CkptEvery, "ckpt-every", d.CkptEvery, "checkpoint every N steps (and always at the end)")
+	fs.IntVar(&f.opts.GainsEvery, "gains-every", d.GainsEvery, "measure the Amax gains of H_res on a fixed probe batch every N steps (hc/mhc; 0 = never)")
 	fs.IntVar(&f.sampleTokens, "sample-tokens", 240, "tokens to sample at the end (0 = none)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "plain log lines instead of a progress bar")
 	if err := parse(fs, args, false); err != nil {
@@ -219,8 +227,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 
 	prog := newProgress(stderr, f.opts.Steps, tr.Step, f.noProgress, peak, flopsTok)
 	hooks := train.Hooks{
-		OnStep: prog.step,
-		OnEval: prog.eval,
+		OnStep:  prog.step,
+		OnEval:  prog.eval,
+		OnGains: prog.gains,
 	}
 	err = tr.Run(ctx, metrics, save, hooks)
 	prog.finish()
@@ -278,6 +287,15 @@ func (f *trainFlags) apply(cfg *model.Config, set map[string]bool) error {
 		}
 	}
 	cfg.Contract = f.contract
+	cfg.SinkhornIters, cfg.Sinkhorn, cfg.Fixed = f.sinkhornIters, f.sinkhorn, f.fixed
+	cfg.ResBias = float32(f.resBias)
+	cfg.SinkhornEps = float32(f.sinkhornEps)
+	if f.sinkhornEps < 0 {
+		cfg.SinkhornEps = 0
+		if f.sinkhorn == "deepseek" {
+			cfg.SinkhornEps = 1e-6
+		}
+	}
 	return badErr(cfg.Validate())
 }
 
@@ -289,6 +307,7 @@ type progress struct {
 	total      int
 	peak, fpt  float64
 	lastVal    float64
+	amax       string
 	emaTok     float64
 	lastLogged time.Time
 }
@@ -326,6 +345,7 @@ func (p *progress) step(r train.StepResult, elapsed time.Duration) {
 	if p.lastVal >= 0 {
 		desc += fmt.Sprintf(" val %.4f", p.lastVal)
 	}
+	desc += p.amax
 	if p.emaTok > 0 {
 		gf := p.emaTok * p.fpt / 1e9
 		desc += fmt.Sprintf(" | %.0f tok/s %.0f GFLOP/s MFU %.0f%%", p.emaTok, gf, 100*gf/p.peak)
@@ -346,6 +366,10 @@ func (p *progress) eval(step int, v float64) {
 		_ = p.bar.Clear()
 	}
 	fmt.Fprintf(p.w, "step %d: val loss %.4f (%.3f bits/token)\n", step, v, v/0.6931471805599453)
+}
+
+func (p *progress) gains(g train.Gains) {
+	p.amax = fmt.Sprintf(" | Amax comp fwd %.3g bwd %.3g", g.MaxCompFwd, g.MaxCompBwd)
 }
 
 func (p *progress) finish() {
