@@ -61,7 +61,7 @@ type mhc struct {
 	dhres  []float32 // (N, n, n)
 	dp     []float32 // (N, p): dL/dp (after dL/dh̃ has been scaled by r·α)
 
-	partial []float64              // MaxChunks × (3 + p): per-chunk dα, db partials
+	partial []float64             // MaxChunks × (3 + p): per-chunk dα, db partials
 	ws      []*manifold.Workspace // one Sinkhorn workspace per chunk
 
 	// Arguments of the running call, read by the tasks.
@@ -70,6 +70,11 @@ type mhc struct {
 	coefTask, preBwdTask      kernels.ChunkTask
 	preTask, postTask, pbTask kernels.Task
 }
+
+var (
+	_ Connection = (*mhc)(nil)
+	_ ResMixer   = (*mhc)(nil)
+)
 
 // mhcGrain is the token grain of the per-token parallel loops.
 const mhcGrain = 8
