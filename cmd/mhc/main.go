@@ -8,6 +8,7 @@
 //	mhc sample --checkpoint DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
 //	mhc eval   --checkpoint DIR [--data PATH]
 //	mhc bench  [gemm|train|all] [--preset LIST] [--conn LIST] [--json]
+//	mhc gains  --checkpoint DIR [--layers 1,mid,last] [--out DIR] [--json]
 //
 // Run `mhc COMMAND -h` for every flag. Bad input prints one line naming the
 // problem and exits with status 2.
@@ -45,6 +46,7 @@ var commands = []struct {
 	{"sample", "generate text from a checkpoint", runSample},
 	{"eval", "loss (nats/token) and bits/byte of a checkpoint on a corpus", runEval},
 	{"bench", "GEMM GFLOP/s and training tokens/s", runBench},
+	{"gains", "Amax gains and H_res heatmaps of an hc/mhc checkpoint (gains.png, hres.png)", runGains},
 }
 
 func usage(w io.Writer) {
