@@ -33,7 +33,7 @@ type gemmKernel struct {
 	mr, nr     int // register tile
 	kc, mc, nc int // cache blocks: kc | K, mc (multiple of mr) | M, nc (multiple of nr) | N
 	fn         kernelFunc
-	fnRowA     rowAKernelFunc // optional: skips packing of a non-transposed A
+	fnRowA     rowAKernelFunc  // optional: skips packing of a non-transposed A
 	peak       func(iters int) // asm FMA loop for PeakGFLOPS; nil for generic
 	peakFlops  int             // flops per peak iteration
 }
@@ -47,13 +47,16 @@ var (
 
 func init() {
 	gemmPaths = append(archKernels(), &genericKernel)
-	k := gemmPaths[0]
-	if want := strings.ToLower(strings.TrimSpace(os.Getenv("MHC_GEMM"))); want != "" {
-		if p := findPath(want); p != nil {
-			k = p
-		}
+	gemmCur.Store(choosePath(os.Getenv("MHC_GEMM")))
+}
+
+// choosePath returns the kernel named by the MHC_GEMM value env if this
+// machine supports it, else the best supported one.
+func choosePath(env string) *gemmKernel {
+	if p := findPath(strings.ToLower(strings.TrimSpace(env))); p != nil {
+		return p
 	}
-	gemmCur.Store(k)
+	return gemmPaths[0]
 }
 
 func findPath(name string) *gemmKernel {

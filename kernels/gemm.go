@@ -27,7 +27,7 @@ import (
 // called concurrently from several goroutines; calls made while another
 // ParallelFor is running (for example from inside a Task) run serially.
 func GEMM(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // GEMMSerial has exactly the contract of GEMM but runs entirely on the
@@ -36,14 +36,16 @@ func GEMM(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 // example one per attention head) and is safe to call concurrently from
 // several goroutines. Its results are bit-identical to GEMM's.
 func GEMMSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmParallelMin is the m*n*k below which GEMM runs serially: under it the
 // fork/join cost (a few µs) is comparable to the work.
 const gemmParallelMin = 48 * 48 * 48
 
-func gemm(parallel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemm implements GEMM with workers rectangles of C (0: Workers(), or 1 for
+// problems under gemmParallelMin).
+func gemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGEMMArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -52,9 +54,11 @@ func gemm(parallel, transA, transB bool, m, n, k int, alpha float32, a []float32
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	workers := 1
-	if parallel && float64(m)*float64(n)*float64(k) >= gemmParallelMin {
-		workers = Workers()
+	if workers <= 0 {
+		workers = 1
+		if float64(m)*float64(n)*float64(k) >= gemmParallelMin {
+			workers = Workers()
+		}
 	}
 	g := getGEMMCtx()
 	g.kern = gemmCur.Load()
@@ -130,17 +134,21 @@ type gemmCtx struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	workers        int
-
-	// Current (jc, pc) block.
-	jc, nc, pc, kc int
-	mode           int
-	blkBeta        float32
 	wm, wn         int // worker grid: wm row groups × wn column groups
-	mt, nt         int // micro-tiles in the M dimension / panels in the current N block
+	mt, nt         int // mr-tall row tiles / nr-wide column panels of C
 
-	bpack []float32   // packed kc×nc B block, nr-wide panels
-	apack [][]float32 // per worker: packed mc×kc A block, mr-tall panels
-	tmp   [][]float32 // per worker: mr×nr edge tile
+	w []gemmWorker // per worker state and buffers
+}
+
+// gemmWorker is one worker's packing buffers and current block.
+type gemmWorker struct {
+	apack []float32 // packed mc×kc A block, mr-tall micro-panels
+	bpack []float32 // packed kc×nc B block, nr-wide micro-panels
+	tmp   []float32 // mr×nr edge tile
+
+	jc, nc, pc, kc int     // current column block and K slice
+	mode           int     // kernelFunc mode for this K slice
+	beta           float32 // beta for this K slice (1 after the first)
 }
 
 var gemmFree struct {
@@ -179,54 +187,36 @@ func alignedBuf(buf []float32, n int) []float32 {
 	return raw[off : off+n : off+n]
 }
 
-// run executes the blocked algorithm: for each nc-wide column block and
-// kc-deep slice of K, pack B once (shared, in parallel), then let every worker
-// pack its own A blocks and run the macro-kernel on its part of C.
+// run executes the blocked algorithm. C is split into a wm×wn grid of
+// tile-aligned rectangles, one per worker; each worker runs the whole
+// Goto/BLIS loop nest on its rectangle with private packing buffers: for each
+// nc-wide column block and kc-deep K slice it packs B (kc×nc, L3), then for
+// each mc-tall row block packs A (mc×kc, L2) and sweeps the micro-kernel with
+// the B micro-panel (kc×nr) L1-resident. Private B copies cost a little
+// duplicate packing but need a single fork/join per call and keep each
+// core's B in its own cache.
 func (g *gemmCtx) run() {
 	kn := g.kern
-	mr, nr := kn.mr, kn.nr
 	w := g.workers
-	for len(g.apack) < w {
-		g.apack = append(g.apack, nil)
-		g.tmp = append(g.tmp, nil)
+	for len(g.w) < w {
+		g.w = append(g.w, gemmWorker{})
 	}
-	kcMax := min(kn.kc, g.k)
-	g.bpack = alignedBuf(g.bpack, kcMax*roundUp(min(kn.nc, g.n), nr))
-	g.mt = (g.m + mr - 1) / mr
-	for jc := 0; jc < g.n; jc += kn.nc {
-		g.jc, g.nc = jc, min(kn.nc, g.n-jc)
-		g.nt = (g.nc + nr - 1) / nr
-		g.wm, g.wn = workerGrid(w, g.mt, g.nt)
-		for pc := 0; pc < g.k; pc += kn.kc {
-			g.pc, g.kc = pc, min(kn.kc, g.k-pc)
-			g.mode, g.blkBeta = 1, 1
-			if pc == 0 {
-				g.blkBeta = g.beta
-				switch g.beta {
-				case 0:
-					g.mode = 0
-				case 1:
-					g.mode = 1
-				default:
-					g.mode = 2
-				}
-			}
-			if w > 1 {
-				ParallelFor(g.nt, (*gemmPackB)(g))
-				ParallelFor(w, (*gemmCompute)(g))
-			} else {
-				(*gemmPackB)(g).Run(0, g.nt)
-				(*gemmCompute)(g).Run(0, 1)
-			}
-		}
+	g.mt = (g.m + kn.mr - 1) / kn.mr
+	g.nt = (g.n + kn.nr - 1) / kn.nr
+	g.wm, g.wn = workerGrid(w, g.mt, g.nt)
+	if w > 1 {
+		ParallelFor(w, (*gemmCompute)(g))
+	} else {
+		g.work(0)
 	}
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // workerGrid splits w workers into wm×wn groups over mt row tiles and nt
-// column panels, minimising the tiles of the busiest worker and preferring
-// row splits (which share the packed B) on ties.
+// column panels, minimising the tiles of the busiest worker; on ties it
+// prefers more row groups (each worker then packs all of B but only its
+// own rows of A, and A is the operand with the larger reuse distance).
 func workerGrid(w, mt, nt int) (wm, wn int) {
 	best := -1
 	for d := w; d >= 1; d-- {
@@ -242,72 +232,100 @@ func workerGrid(w, mt, nt int) (wm, wn int) {
 	return wm, wn
 }
 
-// gemmPackB packs B panels [lo, hi) of the current block.
-type gemmPackB gemmCtx
-
-func (t *gemmPackB) Run(lo, hi int) {
-	g := (*gemmCtx)(t)
-	nr, kc := g.kern.nr, g.kc
-	if !g.transB {
-		j := g.jc + lo*nr
-		cols := min(hi*nr, g.nc) - lo*nr
-		packStraight(g.bpack[lo*nr*kc:hi*nr*kc], g.b, g.ldb, g.pc, kc, j, cols, nr)
-		return
-	}
-	for jp := lo; jp < hi; jp++ {
-		j := g.jc + jp*nr
-		cols := min(nr, g.jc+g.nc-j)
-		packTransposed(g.bpack[jp*nr*kc:(jp+1)*nr*kc], g.b, g.ldb, j, cols, g.pc, kc, nr)
-	}
-}
-
-// gemmCompute runs workers [lo, hi) of the current block.
+// gemmCompute runs workers [lo, hi).
 type gemmCompute gemmCtx
 
 func (t *gemmCompute) Run(lo, hi int) {
-	g := (*gemmCtx)(t)
-	kn := g.kern
 	for id := lo; id < hi; id++ {
-		im, in := id/g.wn, id%g.wn
-		t0, t1 := im*g.mt/g.wm, (im+1)*g.mt/g.wm
-		p0, p1 := in*g.nt/g.wn, (in+1)*g.nt/g.wn
-		if t0 == t1 || p0 == p1 {
-			continue
-		}
-		r0, r1 := t0*kn.mr, min(t1*kn.mr, g.m)
-		g.apack[id] = alignedBuf(g.apack[id], roundUp(min(kn.mc, r1-r0), kn.mr)*g.kc)
-		g.tmp[id] = alignedBuf(g.tmp[id], kn.mr*kn.nr)
-		for ic := r0; ic < r1; ic += kn.mc {
-			mc := min(kn.mc, r1-ic)
-			if g.rowA() {
-				// Only a ragged last row tile needs packing (zero padding).
-				if full := mc / kn.mr * kn.mr; full < mc {
-					packTransposed(g.apack[id][full*g.kc:(full+kn.mr)*g.kc], g.a, g.lda, ic+full, mc-full, g.pc, g.kc, kn.mr)
+		(*gemmCtx)(t).work(id)
+	}
+}
+
+// work computes worker id's rectangle of C. Rectangle edges are multiples
+// of mr / nr from the origin, so every element is computed by the same tile
+// with the same K order whatever the worker count (bit-identical results).
+func (g *gemmCtx) work(id int) {
+	kn := g.kern
+	im, in := id/g.wn, id%g.wn
+	t0, t1 := im*g.mt/g.wm, (im+1)*g.mt/g.wm
+	p0, p1 := in*g.nt/g.wn, (in+1)*g.nt/g.wn
+	if t0 == t1 || p0 == p1 {
+		return
+	}
+	r0, r1 := t0*kn.mr, min(t1*kn.mr, g.m)
+	c0, c1 := p0*kn.nr, min(p1*kn.nr, g.n)
+	wk := &g.w[id]
+	kcMax := min(kn.kc, g.k)
+	wk.apack = alignedBuf(wk.apack, roundUp(min(kn.mc, r1-r0), kn.mr)*kcMax)
+	wk.bpack = alignedBuf(wk.bpack, roundUp(min(kn.nc, c1-c0), kn.nr)*kcMax)
+	wk.tmp = alignedBuf(wk.tmp, kn.mr*kn.nr)
+	for jc := c0; jc < c1; jc += kn.nc {
+		wk.jc, wk.nc = jc, min(kn.nc, c1-jc)
+		for pc := 0; pc < g.k; pc += kn.kc {
+			wk.pc, wk.kc = pc, min(kn.kc, g.k-pc)
+			wk.mode, wk.beta = 1, 1
+			if pc == 0 {
+				wk.beta = g.beta
+				switch g.beta {
+				case 0:
+					wk.mode = 0
+				case 1:
+					wk.mode = 1
+				default:
+					wk.mode = 2
 				}
-			} else {
-				g.packA(g.apack[id], ic, mc)
 			}
-			g.macro(g.apack[id], g.tmp[id], ic, mc, p0, p1)
+			g.packB(wk)
+			for ic := r0; ic < r1; ic += kn.mc {
+				mc := min(kn.mc, r1-ic)
+				if g.rowA() {
+					// Only a ragged last row tile needs packing (zero padding).
+					if full := mc / kn.mr * kn.mr; full < mc {
+						packTransposed(wk.apack[full*wk.kc:(full+kn.mr)*wk.kc], g.a, g.lda, ic+full, mc-full, pc, wk.kc, kn.mr)
+					}
+				} else {
+					g.packA(wk, ic, mc)
+				}
+				g.macro(wk, ic, mc)
+			}
 		}
 	}
 }
 
-// rowA reports whether full tiles read A unpacked (non-transposed A and a
-// kernel that supports it).
-func (g *gemmCtx) rowA() bool { return !g.transA && g.kern.fnRowA != nil }
+// packB packs the worker's current B block: op(B) rows [pc, pc+kc),
+// columns [jc, jc+nc) into nr-wide micro-panels, zero padded.
+func (g *gemmCtx) packB(wk *gemmWorker) {
+	nr, kc := g.kern.nr, wk.kc
+	if !g.transB {
+		packStraight(wk.bpack, g.b, g.ldb, wk.pc, kc, wk.jc, wk.nc, nr)
+		return
+	}
+	for j := 0; j < wk.nc; j += nr {
+		packTransposed(wk.bpack[j*kc:(j+nr)*kc], g.b, g.ldb, wk.jc+j, min(nr, wk.nc-j), wk.pc, kc, nr)
+	}
+}
+
+// rowA reports whether full tiles read A unpacked: non-transposed A, a
+// kernel that supports it, and a row stride that is not a multiple of 4 KiB
+// (there the micro-panel's rows alias one L1 set and evict the B panel, and
+// packing wins). Skipping the pack saves 5-15 % on the skinny k=128..512
+// training shapes, where each A element is used only 2n times.
+func (g *gemmCtx) rowA() bool {
+	return !g.transA && g.kern.fnRowA != nil && g.lda%1024 != 0
+}
 
 // packA packs rows [ic, ic+mc) × K slice [pc, pc+kc) of op(A) into mr-tall
-// micro-panels: dst[(ir/mr)*mr*kc + p*mr + r] = op(A)[ic+ir+r][pc+p], zero
+// micro-panels: apack[(ir/mr)*mr*kc + p*mr + r] = op(A)[ic+ir+r][pc+p], zero
 // padded to a multiple of mr rows.
-func (g *gemmCtx) packA(dst []float32, ic, mc int) {
-	mr, kc := g.kern.mr, g.kc
+func (g *gemmCtx) packA(wk *gemmWorker, ic, mc int) {
+	mr, kc := g.kern.mr, wk.kc
 	if g.transA {
-		packStraight(dst, g.a, g.lda, g.pc, kc, ic, mc, mr)
+		packStraight(wk.apack, g.a, g.lda, wk.pc, kc, ic, mc, mr)
 		return
 	}
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
-		packTransposed(dst[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, rows, g.pc, kc, mr)
+		packTransposed(wk.apack[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, rows, wk.pc, kc, mr)
 	}
 }
 
@@ -389,28 +407,29 @@ func packTransposed(dst, src []float32, ld, j0, cols, p0, kc, w int) {
 	}
 }
 
-// macro runs the micro-kernel over the packed A block (rows [ic, ic+mc)) and
-// B panels [p0, p1) of the current block. Partial edge tiles go through the
-// mr×nr tmp tile so the kernel always sees a full tile and does the same
+// macro runs the micro-kernel over the worker's packed A block (rows
+// [ic, ic+mc)) and all panels of its B block. Partial edge tiles go through
+// the mr×nr tmp tile so the kernel always sees a full tile and does the same
 // arithmetic as for interior tiles.
-func (g *gemmCtx) macro(apack, tmp []float32, ic, mc, p0, p1 int) {
+func (g *gemmCtx) macro(wk *gemmWorker, ic, mc int) {
 	kn := g.kern
-	mr, nr, kc := kn.mr, kn.nr, g.kc
+	mr, nr, kc := kn.mr, kn.nr, wk.kc
 	fn := kn.fn
 	c, ldc := g.c, g.ldc
-	alpha, beta, mode := g.alpha, g.blkBeta, g.mode
+	apack, tmp := wk.apack, wk.tmp
+	alpha, beta, mode := g.alpha, wk.beta, wk.mode
 	rowA, fnRowA := g.rowA(), kn.fnRowA
-	for jp := p0; jp < p1; jp++ {
-		j := g.jc + jp*nr
-		cols := min(nr, g.jc+g.nc-j)
-		bp := &g.bpack[jp*nr*kc]
+	for jr := 0; jr < wk.nc; jr += nr {
+		j := wk.jc + jr
+		cols := min(nr, wk.nc-jr)
+		bp := &wk.bpack[jr*kc]
 		for ir := 0; ir < mc; ir += mr {
 			rows := min(mr, mc-ir)
 			ap := &apack[ir*kc]
 			ci := (ic+ir)*ldc + j
 			if rows == mr && cols == nr {
 				if rowA {
-					fnRowA(kc, &g.a[(ic+ir)*g.lda+g.pc], bp, &c[ci], ldc, alpha, beta, mode, g.lda)
+					fnRowA(kc, &g.a[(ic+ir)*g.lda+wk.pc], bp, &c[ci], ldc, alpha, beta, mode, g.lda)
 				} else {
 					fn(kc, ap, bp, &c[ci], ldc, alpha, beta, mode)
 				}
@@ -418,7 +437,7 @@ func (g *gemmCtx) macro(apack, tmp []float32, ic, mc, p0, p1 int) {
 			}
 			if rowA && rows == mr {
 				// Column-ragged tile: pack this A micro-panel on the fly.
-				packTransposed(apack[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, mr, g.pc, kc, mr)
+				packTransposed(apack[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, mr, wk.pc, kc, mr)
 			}
 			if mode != 0 {
 				for r := range rows {

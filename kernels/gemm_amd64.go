@@ -21,8 +21,11 @@ var avx2Kernel = gemmKernel{
 	fn: sgemmKernelAVX2, fnRowA: sgemmKernelAVX2RowA, peak: peakFMAAVX2, peakFlops: 12 * 8 * 2,
 }
 
-// avx512Kernel: 12×32 tile (24 zmm accumulators, A broadcast folded into
-// the FMA). kc is smaller so the 32-wide B micro-panel (24 KiB) fits L1.
+// avx512Kernel: 12×32 tile (24 zmm accumulators, 2 B and 2 A-broadcast
+// registers: 14 loads per 24 FMAs). kc is smaller so the 32-wide B
+// micro-panel (24 KiB) fits L1. NOT YET RUN ON AVX-512 HARDWARE: the driver
+// is tested with this blocking via a Go micro-kernel (TestGEMMDriverBlocking)
+// and TestGEMMReference checks the assembly on machines that have AVX-512F.
 var avx512Kernel = gemmKernel{
 	name: pathAVX512, mr: 12, nr: 32, kc: 192, mc: 192, nc: 4064,
 	fn: sgemmKernelAVX512, peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,

@@ -36,6 +36,22 @@
 	VFMADD231PS  Y12, Y15, Y10;    \
 	VFMADD231PS  Y13, Y15, Y11
 
+// Prefetch one 16-float C row (it may straddle two lines) and step to the
+// next; issued before the K loop so the epilogue's C accesses hit L1.
+#define PF_C16 \
+	PREFETCHT0 (AX);   \
+	PREFETCHT0 63(AX); \
+	ADDQ       R9, AX
+
+#define PF_C6 \
+	MOVQ R8, AX; \
+	PF_C16;      \
+	PF_C16;      \
+	PF_C16;      \
+	PF_C16;      \
+	PF_C16;      \
+	PF_C16
+
 #define AVX2_ST0(r0, r1) \
 	VMOVUPS r0, (R8);   \
 	VMOVUPS r1, 32(R8); \
@@ -62,6 +78,7 @@ TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-56
 	MOVQ c+24(FP), R8
 	MOVQ ldc+32(FP), R9
 	SHLQ $2, R9
+	PF_C6
 
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -189,6 +206,7 @@ TEXT ·sgemmKernelAVX2RowA(SB), NOSPLIT, $0-64
 	MOVQ c+24(FP), R8
 	MOVQ ldc+32(FP), R9
 	SHLQ $2, R9
+	PF_C6
 	MOVQ lda+56(FP), R10
 	SHLQ $2, R10
 	LEAQ (R10)(R10*2), R11
@@ -309,6 +327,28 @@ avx2r_mode2:
 	Z_ROW(aoff+40, Z26, Z20, Z21);       \
 	Z_ROW(aoff+44, Z27, Z22, Z23)
 
+// Prefetch one 32-float C row (up to three lines) and step to the next.
+#define PF_C32 \
+	PREFETCHT0 (AX);    \
+	PREFETCHT0 64(AX);  \
+	PREFETCHT0 127(AX); \
+	ADDQ       R9, AX
+
+#define PF_C12 \
+	MOVQ R8, AX; \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32;      \
+	PF_C32
+
 #define Z_ST0(r0, r1) \
 	VMOVUPS r0, (R8);   \
 	VMOVUPS r1, 64(R8); \
@@ -359,6 +399,7 @@ TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-56
 	MOVQ c+24(FP), R8
 	MOVQ ldc+32(FP), R9
 	SHLQ $2, R9
+	PF_C12
 
 	Z_ALL(Z_ZERO2)
 

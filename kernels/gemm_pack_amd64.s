@@ -4,7 +4,7 @@
 
 // func panelCopy(dst, src *float32, rows, lds, w, npanels, ps int)
 // For r < rows, q < npanels: copy w floats from src[r*lds + q*w] to
-// dst[r*w + q*ps]. SSE2 only (baseline amd64), so it serves every path.
+// dst[r*w + q*ps], one panel at a time (sequential stores). SSE2 only (baseline amd64), so it serves every path.
 TEXT ·panelCopy(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -21,12 +21,17 @@ TEXT ·panelCopy(SB), NOSPLIT, $0-56
 	TESTQ R10, R10
 	JLE   pc_done
 
-pc_row:
+	CMPQ R9, $24
+	JEQ  pc6_col
+	CMPQ R9, $64
+	JEQ  pc16_col
+
+pc_col:
 	MOVQ SI, AX
 	MOVQ DI, BX
 	MOVQ R10, DX
 
-pc_panel:
+pc_row:
 	MOVQ R9, R12
 	XORQ R13, R13
 
@@ -67,11 +72,125 @@ pc_next:
 	ADDQ R9, AX
 	ADDQ R11, BX
 	DECQ DX
-	JNZ  pc_panel
+	JNZ  pc_row
 	ADDQ R8, SI
 	ADDQ R9, DI
 	DECQ CX
-	JNZ  pc_row
+	JNZ  pc_col
 
 pc_done:
+	RET
+
+// Specialised loops for w = 6 (AVX2 A panels) and w = 16 (AVX2 B panels).
+// They walk blocks of up to 8 source rows; within a block, panel by panel.
+// Pure row order would spread the stores over panels ps apart (often the
+// same L1 set); pure panel order would re-read each source line from L2.
+// R14 = rows in this block, R9 (w is known) = inner row counter.
+#define PC_BLOCK_START \
+	MOVQ CX, R14; \
+	CMPQ R14, $8; \
+	JLE  2(PC);   \
+	MOVQ $8, R14; \
+	MOVQ SI, AX;  \
+	MOVQ DI, BX;  \
+	MOVQ R10, DX
+
+pc6_col:
+	// Prefetch the next block's source rows (prefetches never fault).
+	LEAQ (SI)(R8*8), R12
+	MOVQ $8, R13
+	LEAQ (R10)(R10*2), BX
+	SHLQ $3, BX
+
+pc6_pf_row:
+	XORQ AX, AX
+
+pc6_pf_line:
+	PREFETCHT0 (R12)(AX*1)
+	ADDQ       $64, AX
+	CMPQ       AX, BX
+	JLE        pc6_pf_line
+	ADDQ       R8, R12
+	DECQ       R13
+	JNZ        pc6_pf_row
+	PC_BLOCK_START
+
+pc6_panel:
+	MOVQ AX, R12
+	MOVQ BX, R13
+	MOVQ R14, R9
+
+pc6_row:
+	MOVUPS (R12), X0
+	MOVQ   16(R12), X1
+	MOVUPS X0, (R13)
+	MOVQ   X1, 16(R13)
+	ADDQ   R8, R12
+	ADDQ   $24, R13
+	DECQ   R9
+	JNZ    pc6_row
+	ADDQ   $24, AX
+	ADDQ   R11, BX
+	DECQ   DX
+	JNZ    pc6_panel
+	MOVQ   R14, R12
+	IMULQ  R8, R12
+	ADDQ   R12, SI
+	LEAQ   (R14)(R14*2), R12
+	SHLQ   $3, R12
+	ADDQ   R12, DI
+	SUBQ   R14, CX
+	JNZ    pc6_col
+	RET
+
+pc16_col:
+	// Prefetch the next block's source rows (prefetches never fault).
+	LEAQ (SI)(R8*8), R12
+	MOVQ $8, R13
+	MOVQ R10, BX
+	SHLQ $6, BX
+
+pc16_pf_row:
+	XORQ AX, AX
+
+pc16_pf_line:
+	PREFETCHT0 (R12)(AX*1)
+	ADDQ       $64, AX
+	CMPQ       AX, BX
+	JLE        pc16_pf_line
+	ADDQ       R8, R12
+	DECQ       R13
+	JNZ        pc16_pf_row
+	PC_BLOCK_START
+
+pc16_panel:
+	MOVQ AX, R12
+	MOVQ BX, R13
+	MOVQ R14, R9
+
+pc16_row:
+	MOVUPS (R12), X0
+	MOVUPS 16(R12), X1
+	MOVUPS 32(R12), X2
+	MOVUPS 48(R12), X3
+	MOVUPS X0, (R13)
+	MOVUPS X1, 16(R13)
+	MOVUPS X2, 32(R13)
+	MOVUPS X3, 48(R13)
+	ADDQ   R8, R12
+	ADDQ   $64, R13
+	DECQ   R9
+	JNZ    pc16_row
+	ADDQ   $64, AX
+	ADDQ   R11, BX
+	DECQ   DX
+	JNZ    pc16_panel
+	MOVQ   R14, R12
+	IMULQ  R8, R12
+	ADDQ   R12, SI
+	MOVQ   R14, R12
+	SHLQ   $6, R12
+	ADDQ   R12, DI
+	SUBQ   R14, CX
+	JNZ    pc16_col
 	RET

@@ -6,22 +6,25 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 )
 
-// gemmCase is one problem of the reference tests.
-type gemmCase struct{ m, n, k int }
+// gemmCase is one problem of the reference tests; lda, if set, overrides
+// the default leading dimension of A (a multiple of 1024 makes the AVX2
+// path pack a non-transposed A instead of reading it in place).
+type gemmCase struct{ m, n, k, lda int }
 
 // gemmShapes covers degenerate sizes, ragged edges of every tile size
 // (6×16, 12×32, 4×4), several K blocks (k > kc), several M blocks (m > mc)
 // and several N blocks (n > nc).
 var gemmShapes = []gemmCase{
-	{1, 1, 1}, {1, 7, 3}, {3, 1, 7}, {7, 15, 1}, {15, 33, 7}, {33, 15, 129},
-	{129, 33, 15}, {257, 129, 33}, {33, 257, 129}, {129, 129, 257}, {7, 257, 257},
-	{257, 7, 129}, {64, 48, 300}, {13, 4100, 5}, {200, 3, 520},
+	{1, 1, 1, 0}, {1, 7, 3, 0}, {3, 1, 7, 0}, {7, 15, 1, 0}, {15, 33, 7, 0}, {33, 15, 129, 0},
+	{129, 33, 15, 0}, {257, 129, 33, 0}, {33, 257, 129, 0}, {129, 129, 257, 0}, {7, 257, 257, 0},
+	{257, 7, 129, 0}, {64, 48, 300, 0}, {13, 4100, 5, 0}, {200, 3, 520, 0}, {40, 50, 300, 1024}, {151, 37, 70, 2048},
 }
 
-// gemmPathsUnderTest returns the paths to test; those the CPU lacks are
-// reported as skipped sub-tests by the caller.
+// gemmAllPaths lists every micro-kernel path; tests run each one the CPU
+// supports and report the others as skipped sub-tests.
 var gemmAllPaths = []string{pathGeneric, pathAVX2, pathAVX512}
 
 // storedShape returns the rows and columns of the stored matrix for op(X)
@@ -115,6 +118,9 @@ func checkGEMMCase(t *testing.T, rng *rand.Rand, sh gemmCase, transA, transB boo
 	ar, ac := storedShape(transA, m, k)
 	br, bc := storedShape(transB, k, n)
 	lda, ldb, ldc := ac+3, bc+1, n+2
+	if sh.lda != 0 {
+		lda = sh.lda
+	}
 	a := randMatrix(rng, ar, ac, lda, nan)
 	b := randMatrix(rng, br, bc, ldb, nan)
 	c0 := randMatrix(rng, m, n, ldc, 7) // padding 7 must survive
@@ -270,6 +276,41 @@ func TestGEMMSerialConcurrent(t *testing.T) {
 	}
 }
 
+// TestGEMMDeterministicAcrossWorkers: the split of C over workers must not
+// change a single bit of the result (K is never split).
+func TestGEMMDeterministicAcrossWorkers(t *testing.T) {
+	for _, path := range gemmAllPaths {
+		t.Run(path, func(t *testing.T) {
+			ok, restore := setGEMMPath(path)
+			defer restore()
+			if !ok {
+				t.Skipf("CPU cannot run the %s path", path)
+			}
+			rng := rand.New(rand.NewPCG(7, 8))
+			const m, n, k = 101, 67, 300
+			for tr := range 4 {
+				transA, transB := tr&1 != 0, tr&2 != 0
+				ar, ac := storedShape(transA, m, k)
+				br, bc := storedShape(transB, k, n)
+				a := randMatrix(rng, ar, ac, ac, 0)
+				b := randMatrix(rng, br, bc, bc, 0)
+				c0 := randMatrix(rng, m, n, n, 0)
+				want := append([]float32(nil), c0...)
+				gemm(1, transA, transB, m, n, k, 0.7, a, ac, b, bc, 0.3, want, n)
+				for _, w := range []int{2, 3, 4, 6, 7} {
+					got := append([]float32(nil), c0...)
+					gemm(w, transA, transB, m, n, k, 0.7, a, ac, b, bc, 0.3, got, n)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("tA=%v tB=%v workers=%d: element %d = %v, serial %v", transA, transB, w, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestGEMMZeroAllocs(t *testing.T) {
 	const n = 160
 	a := make([]float32, n*n)
@@ -310,6 +351,23 @@ func TestGEMMPathSelection(t *testing.T) {
 		t.Fatal("generic path must always be available")
 	}
 	restore()
+	// MHC_GEMM values (choosePath is what init applies to the variable).
+	tests := []struct{ env, want string }{
+		{"", gemmPaths[0].name},
+		{"generic", pathGeneric},
+		{" AVX2 ", pathAVX2},
+		{"avx512", pathAVX512},
+		{"bogus", gemmPaths[0].name},
+	}
+	for _, tc := range tests {
+		want := tc.want
+		if findPath(want) == nil {
+			want = gemmPaths[0].name // unsupported here: falls back to the best
+		}
+		if got := choosePath(tc.env).name; got != want {
+			t.Errorf("choosePath(%q) = %s, want %s", tc.env, got, want)
+		}
+	}
 }
 
 func TestPeakGFLOPS(t *testing.T) {
@@ -342,8 +400,11 @@ func ExampleGEMM() {
 
 // TestPanelCopy checks the (assembly) panel copy against the portable one.
 func TestPanelCopy(t *testing.T) {
-	for _, w := range []int{1, 4, 6, 12, 16, 32, 7} {
-		const rows, npanels, lds = 5, 3, 131
+	for _, tc := range []struct{ w, rows int }{
+		{1, 5}, {4, 9}, {6, 5}, {6, 8}, {6, 19}, {12, 3}, {16, 7}, {16, 16}, {16, 21}, {32, 10}, {7, 11},
+	} {
+		w, rows := tc.w, tc.rows
+		const npanels, lds = 3, 131
 		src := make([]float32, rows*lds)
 		for i := range src {
 			src[i] = float32(i)
@@ -355,8 +416,14 @@ func TestPanelCopy(t *testing.T) {
 		panelCopy(&got[0], &src[0], rows, lds, w, npanels, ps)
 		for i := range want {
 			if got[i] != want[i] {
-				t.Fatalf("w=%d: element %d = %v, want %v", w, i, got[i], want[i])
+				t.Fatalf("w=%d rows=%d: element %d = %v, want %v", w, rows, i, got[i], want[i])
 			}
 		}
+	}
+}
+
+func TestBenchGEMM(t *testing.T) {
+	if g := BenchGEMM(64, 5*time.Millisecond); !(g > 0) {
+		t.Fatalf("BenchGEMM = %v", g)
 	}
 }

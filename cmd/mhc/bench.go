@@ -58,7 +58,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 {
 				return bad("--sizes: bad size %q", s)
 			}
-			g := benchGEMMTmp(n, 400*time.Millisecond)
+			g := kernels.BenchGEMM(n, 400*time.Millisecond)
 			emit(fmt.Sprintf("gemm n=%-5d %7.1f GFLOP/s (%.0f%% of peak)", n, g, 100*g/peak),
 				map[string]any{"bench": "gemm", "n": n, "gflops": round1(g), "path": kernels.GEMMPath()})
 		}
