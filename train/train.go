@@ -37,7 +37,7 @@ type Options struct {
 
 // DefaultOptions are the defaults of `mhc train`.
 func DefaultOptions() Options {
-	return Options{Steps: 1000, Batch: 16, Accum: 1, LR: 1e-3, Warmup: 100, Schedule: StepDecay,
+	return Options{Steps: 1000, Batch: 16, Accum: 1, LR: 2e-3, Warmup: 100, Schedule: StepDecay,
 		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1.0, Seed: 1,
 		EvalEvery: 200, EvalWindows: 64, CkptEvery: 500, GainsEvery: 25}
 }

@@ -24,12 +24,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 10, "timed training steps per combination (after 2 warm-up steps)")
 	sizes := fs.String("sizes", "128,512,1024", "comma-separated square GEMM sizes")
 	asJSON := fs.Bool("json", false, "one JSON object per result")
+	what := "all"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		what, args = args[0], args[1:]
+	}
 	if err := parse(fs, args, true); err != nil {
 		return err
 	}
-	what := "all"
-	if fs.NArg() > 1 {
-		return bad("unexpected argument %q", fs.Arg(1))
+	if fs.NArg() > 1 || (fs.NArg() == 1 && what != "all") {
+		return bad("unexpected argument %q", fs.Arg(fs.NArg()-1))
 	}
 	if fs.NArg() == 1 {
 		what = fs.Arg(0)
