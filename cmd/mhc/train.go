@@ -369,7 +369,7 @@ func (p *progress) eval(step int, v float64) {
 }
 
 func (p *progress) gains(g train.Gains) {
-	p.amax = fmt.Sprintf(" | Amax comp fwd %.3g bwd %.3g", g.MaxCompFwd, g.MaxCompBwd)
+	p.amax = fmt.Sprintf(" | Amax comp fwd %.3f bwd %.3f", g.MaxCompFwd, g.MaxCompBwd)
 }
 
 func (p *progress) finish() {
