@@ -45,7 +45,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.preset, "preset", "tiny", "model size: tiny, small or base")
 	fs.StringVar(&f.dataSpec, "data", data.DefaultCorpus, "corpus: gostd (Go standard library sources), english (scripts/fetch-corpus.sh), a file or a directory")
 	fs.StringVar(&f.tokenizer, "tokenizer", "byte", "byte (vocab 256) or gpt2 (BPE, vocab 50257)")
-	fs.StringVar(&f.out, "out", "", "run directory for checkpoints and metrics (default runs/PRESET-CONN)")
+	fs.StringVar(&f.out, "out", "", "run directory for checkpoints and metrics (default runs/PRESET-CONN, with -2, -3, ... appended if taken)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run in this directory exactly where it stopped")
 	fs.IntVar(&f.d, "d-model", 0, "override the model width")
 	fs.IntVar(&f.layers, "layers", 0, "override the number of blocks")
@@ -133,8 +133,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if err := f.apply(&cfg, set); err != nil {
 			return err
 		}
-		if f.out == "" {
-			f.out = filepath.Join("runs", f.preset+"-"+string(cfg.Conn))
+		if f.out == "" { // runs/PRESET-CONN, or -2, -3, ... if taken: never overwrite a run
+			base := filepath.Join("runs", f.preset+"-"+string(cfg.Conn))
+			f.out = base
+			for i := 2; ; i++ {
+				if _, err := os.Stat(f.out); errors.Is(err, os.ErrNotExist) {
+					break
+				}
+				f.out = fmt.Sprintf("%s-%d", base, i)
+			}
 		}
 		if _, err := os.Stat(filepath.Join(f.out, train.StateFile)); err == nil {
 			return bad("--out %s already holds a run: continue it with --resume %s, or choose another --out", f.out, f.out)
