@@ -29,6 +29,7 @@ read and written by hand below.
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -149,17 +150,62 @@ def default_mlp_hidden(d):
     return -(-8 * d // (3 * 64)) * 64
 
 
+CONNS = ("residual", "hc", "mhc", "mhc-lite")
+CONTRACTS = ("sum", "mean", "learned")
+MAX_LITE_N = 4
+
+
+def _f32(x):
+    """x rounded to float32 and back (Go keeps these eps values as float32)."""
+    return float(np.float32(x))
+
+
 class Config:
     """Model hyperparameters, named as in the Go checkpoint's config.json."""
 
     def __init__(self, vocab_size=256, d_model=128, n_layers=4, n_heads=4, mlp_hidden=None,
-                 seq_len=128, rope_theta=10000.0, norm_eps=1e-5, tie_embeddings=False, conn="residual"):
+                 seq_len=128, rope_theta=10000.0, norm_eps=1e-5, tie_embeddings=False, conn="residual",
+                 streams=None, contract="sum", sinkhorn_iters=20, sinkhorn="paper", sinkhorn_eps=0.0,
+                 conn_norm_eps=1e-6, res_bias=0.0, fixed=""):
         if d_model % n_heads or (d_model // n_heads) % 2:
             raise ValueError(f"d_model {d_model} must split into {n_heads} heads of even size")
         self.vocab_size, self.d_model, self.n_layers, self.n_heads = vocab_size, d_model, n_layers, n_heads
         self.mlp_hidden = mlp_hidden or default_mlp_hidden(d_model)
         self.seq_len, self.rope_theta, self.norm_eps = seq_len, float(rope_theta), float(norm_eps)
-        self.tie_embeddings, self.conn = bool(tie_embeddings), conn
+        self.tie_embeddings, self.conn = bool(tie_embeddings), str(conn).lower()
+        if streams is None:
+            streams = 1 if self.conn == "residual" else 4
+        self.streams, self.contract = int(streams), contract
+        self.sinkhorn_iters, self.sinkhorn = int(sinkhorn_iters), sinkhorn
+        self.sinkhorn_eps, self.conn_norm_eps = float(sinkhorn_eps), float(conn_norm_eps)
+        self.res_bias, self.fixed = float(res_bias), fixed or ""
+        self.validate()
+
+    def validate(self):
+        """The checks of hyper.Config.Validate that matter for the forward pass."""
+        n = self.streams
+        if self.conn not in CONNS:
+            raise ValueError(f"conn {self.conn!r} is not supported (want {', '.join(CONNS)})")
+        if self.conn == "residual" and n != 1:
+            raise ValueError(f"streams {n}: the residual connection has exactly 1 stream")
+        if not 1 <= n <= 16:
+            raise ValueError(f"streams {n}: want 1..16")
+        if self.conn == "mhc-lite" and n > MAX_LITE_N:
+            raise ValueError(f"streams {n}: mhc-lite supports n <= {MAX_LITE_N}")
+        if self.conn in ("mhc", "mhc-lite"):
+            if self.conn == "mhc" and self.sinkhorn_iters < 1:
+                raise ValueError(f"sinkhorn_iters {self.sinkhorn_iters}: must be at least 1")
+            if self.sinkhorn not in ("paper", "deepseek"):
+                raise ValueError(f"sinkhorn {self.sinkhorn!r}: want paper or deepseek")
+            if self.sinkhorn_eps < 0 or not self.conn_norm_eps > 0:
+                raise ValueError("sinkhorn_eps must be >= 0 and conn_norm_eps > 0")
+        if self.contract not in CONTRACTS:
+            raise ValueError(f"contract {self.contract!r}: want sum, mean or learned")
+        if self.fixed and any(f not in ("pre", "post", "res") for f in self.fixed.split(",")):
+            raise ValueError(f"fixed {self.fixed!r}: want a comma-separated subset of pre,post,res")
+
+    def is_fixed(self, m):
+        return m in self.fixed.split(",")
 
     def to_json(self):
         return dict(vars(self))
@@ -221,27 +267,219 @@ class MLP(nn.Module):
         return self.down(F.silu(g) * u)
 
 
-class Block(nn.Module):
+# ---------------------------------------------------------------------------
+# connections (docs/FORMAT.md "Connection tensors"; Go: hyper/hc.go, hyper/mhc.go,
+# hyper/streams.go, manifold/sinkhorn.go, manifold/lite.go). The residual state X is
+# (B, T, n, C); the coefficients are computed in float64 and applied in float32.
+
+HC_NORM_EPS = 1e-5      # hyper.HCNormEps: eps of HC's parameter-free LayerNorm
+HEAD_NORM_EPS = 1e-6    # hyper.HeadNormEps: learned contraction's RMS eps
+HEAD_WEIGHT_EPS = 1e-6  # hyper.HeadWeightEps: added to every learned contraction weight
+DEFAULT_SINKHORN_ITERS = 20  # manifold.DefaultIters (used when sinkhorn_iters is 0)
+
+
+def sinkhorn_paper(L, iters, eps):
+    """mHC paper Eq. 9 on the last two dims of L (..., n, n), paper orientation:
+    M = exp(L - column max); iters rounds of column- then row-normalisation,
+    each denominator sum + eps."""
+    M = torch.exp(L - L.amax(dim=-2, keepdim=True))
+    for _ in range(iters or DEFAULT_SINKHORN_ITERS):
+        M = M / (M.sum(dim=-2, keepdim=True) + eps)
+        M = M / (M.sum(dim=-1, keepdim=True) + eps)
+    return M
+
+
+def sinkhorn_deepseek(L, iters, eps):
+    """DeepSeek's released order (manifold.DeepSeek): S = column softmax of L
+    (no eps), M = S + eps, rows / (rowsum + eps), then iters-1 rounds of
+    {columns / (colsum + eps), rows / (rowsum + eps)}."""
+    M = torch.exp(L - L.amax(dim=-2, keepdim=True))
+    M = M / M.sum(dim=-2, keepdim=True) + eps
+    M = M / (M.sum(dim=-1, keepdim=True) + eps)
+    for _ in range((iters or DEFAULT_SINKHORN_ITERS) - 1):
+        M = M / (M.sum(dim=-2, keepdim=True) + eps)
+        M = M / (M.sum(dim=-1, keepdim=True) + eps)
+    return M
+
+
+def lite_permutations(n):
+    """The n! permutation matrices (n!, n, n) float64 in lexicographic order of
+    (perm[0], ..., perm[n-1]); k = 0 is the identity; P_k[i][perm_k[i]] = 1."""
+    perms = list(itertools.permutations(range(n)))  # lexicographic for sorted input
+    P = torch.zeros(len(perms), n, n, dtype=torch.float64)
+    for k, perm in enumerate(perms):
+        for i, j in enumerate(perm):
+            P[k, i, j] = 1.0
+    return P
+
+
+def _fixed_pre_post_res(cfg):
+    return cfg.is_fixed("pre"), cfg.is_fixed("post"), cfg.is_fixed("res")
+
+
+class HCConn(nn.Module):
+    """Dynamic Hyper-Connections with tanh (hyper/hc.go), sublayer index l."""
+
+    def __init__(self, cfg, l):
+        super().__init__()
+        n, C = cfg.streams, cfg.d_model
+        self.n, self.onehot = n, l % n
+        self.fix_pre, self.fix_post, self.fix_res = _fixed_pre_post_res(cfg)
+        sa = torch.zeros(n, n + 1)
+        sa[self.onehot, 0] = 1.0
+        sa[:, 1:] = torch.eye(n)
+        self.static_alpha = nn.Parameter(sa)
+        self.static_beta = nn.Parameter(torch.ones(n))
+        self.dynamic_alpha = nn.Parameter(torch.zeros(C, n + 1))
+        self.dynamic_beta = nn.Parameter(torch.zeros(C))
+        self.scale_alpha = nn.Parameter(torch.full((1,), 0.01))
+        self.scale_beta = nn.Parameter(torch.full((1,), 0.01))
+
+    def pre(self, X):
+        """u (B, T, C) and the coefficients (alpha (B, T, n, n+1), beta (B, T, n))."""
+        n = self.n
+        x = X.double()
+        hb = x - x.mean(-1, keepdim=True)
+        hb = hb * torch.rsqrt(hb.pow(2).mean(-1, keepdim=True) + HC_NORM_EPS)
+        alpha = self.scale_alpha.double() * torch.tanh(hb @ self.dynamic_alpha.double()) \
+            + self.static_alpha.double()
+        beta = self.scale_beta.double() * torch.tanh(hb @ self.dynamic_beta.double()) \
+            + self.static_beta.double()
+        # Fixed maps take their static init value and drop the dynamic term.
+        if self.fix_pre:
+            alpha[..., 0] = 0.0
+            alpha[..., self.onehot, 0] = 1.0
+        if self.fix_res:
+            alpha[..., 1:] = torch.eye(n, dtype=torch.float64)
+        if self.fix_post:
+            beta = torch.ones_like(beta)
+        alpha, beta = alpha.float(), beta.float()
+        u = torch.einsum("bti,btic->btc", alpha[..., 0], X)
+        return u, (alpha, beta)
+
+    def post(self, X, y, coef):
+        alpha, beta = coef
+        # X'_j = sum_i alpha[i, 1+j] X_i + beta[j] y
+        return torch.einsum("btij,btic->btjc", alpha[..., 1:], X) + beta[..., None] * y[..., None, :]
+
+
+class MHCConn(nn.Module):
+    """mHC (hyper/mhc.go) and, with lite=True, mHC-lite."""
+
+    def __init__(self, cfg, lite):
+        super().__init__()
+        n, C = cfg.streams, cfg.d_model
+        self.n, self.lite = n, lite
+        self.R = math.factorial(n) if lite else n * n
+        P = 2 * n + self.R
+        self.fix_pre, self.fix_post, self.fix_res = _fixed_pre_post_res(cfg)
+        self.norm_eps = _f32(cfg.conn_norm_eps)
+        self.variant, self.iters, self.eps = cfg.sinkhorn, cfg.sinkhorn_iters, _f32(cfg.sinkhorn_eps)
+        self.phi = nn.Parameter(torch.randn(P, n * C) * math.sqrt(2.0 / (n * C + P)))
+        self.alpha = nn.Parameter(torch.full((3,), 0.01))
+        bias = torch.zeros(P)
+        if lite:
+            bias[2 * n] = cfg.res_bias
+        else:
+            bias[2 * n:].view(n, n).diagonal().fill_(cfg.res_bias)
+        self.bias = nn.Parameter(bias)
+        if lite:
+            self.register_buffer("perms", lite_permutations(n), persistent=False)
+
+    def coefficients(self, X):
+        """H_pre (B, T, n), H_post (B, T, n), H_res (B, T, n, n), float64."""
+        n = self.n
+        B, T = X.shape[:2]
+        eye = torch.eye(n, dtype=torch.float64)
+        fixed = (torch.full((B, T, n), 1.0 / n, dtype=torch.float64),
+                 torch.ones(B, T, n, dtype=torch.float64), eye.expand(B, T, n, n))
+        if self.fix_pre and self.fix_post and self.fix_res:
+            return fixed
+        v = X.double().reshape(B, T, -1)
+        r = torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + self.norm_eps)
+        a = self.alpha.double()
+        ax = torch.cat([a[0].expand(n), a[1].expand(n), a[2].expand(self.R)])
+        h = r * ax * (v @ self.phi.double().t()) + self.bias.double()
+        hpre = fixed[0] if self.fix_pre else torch.sigmoid(h[..., :n])
+        hpost = fixed[1] if self.fix_post else 2.0 * torch.sigmoid(h[..., n:2 * n])
+        hr = h[..., 2 * n:]
+        if self.fix_res:
+            hres = fixed[2]
+        elif self.lite:
+            hres = torch.einsum("btk,kij->btij", torch.softmax(hr, dim=-1), self.perms)
+        elif self.variant == "deepseek":
+            hres = sinkhorn_deepseek(hr.reshape(B, T, n, n), self.iters, self.eps)
+        else:
+            hres = sinkhorn_paper(hr.reshape(B, T, n, n), self.iters, self.eps)
+        return hpre, hpost, hres
+
+    def pre(self, X):
+        hpre, hpost, hres = (c.float() for c in self.coefficients(X))
+        return torch.einsum("bti,btic->btc", hpre, X), (hpost, hres)
+
+    def post(self, X, y, coef):
+        hpost, hres = coef
+        # X'_i = sum_j H_res[i][j] X_j + H_post[i] y
+        return torch.einsum("btij,btjc->btic", hres, X) + hpost[..., None] * y[..., None, :]
+
+
+class HeadConn(nn.Module):
+    """contract "learned" (hyper/streams.go, DeepSeek's hc_head)."""
+
     def __init__(self, cfg):
         super().__init__()
+        n, C = cfg.streams, cfg.d_model
+        self.fn = nn.Parameter(torch.zeros(n, n * C))
+        self.base = nn.Parameter(torch.zeros(n))
+        self.scale = nn.Parameter(torch.full((1,), 0.01))
+
+    def forward(self, X):
+        B, T = X.shape[:2]
+        v = X.double().reshape(B, T, -1)
+        r = torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + HEAD_NORM_EPS)
+        w = torch.sigmoid(self.scale.double() * r * (v @ self.fn.double().t()) + self.base.double()) \
+            + HEAD_WEIGHT_EPS
+        return torch.einsum("bti,btic->btc", w.float(), X)
+
+
+def make_conn(cfg, l):
+    if cfg.conn == "residual":
+        return None
+    if cfg.conn == "hc":
+        return HCConn(cfg, l)
+    return MHCConn(cfg, lite=cfg.conn == "mhc-lite")
+
+
+class Block(nn.Module):
+    def __init__(self, cfg, i=0):
+        super().__init__()
+        # Connection tensors first, as in the Go parameter order (the names are what matters).
+        self.attn_conn = make_conn(cfg, 2 * i)
         self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.attn = Attention(cfg)
+        self.mlp_conn = make_conn(cfg, 2 * i + 1)
         self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.mlp = MLP(cfg)
 
     def forward(self, x, cos, sin, mask):
-        x = x + self.attn(self.attn_norm(x), cos, sin, mask)
-        return x + self.mlp(self.mlp_norm(x))
+        """x: (B, T, C) for the residual connection, else the streams (B, T, n, C)."""
+        if self.attn_conn is None:
+            x = x + self.attn(self.attn_norm(x), cos, sin, mask)
+            return x + self.mlp(self.mlp_norm(x))
+        u, coef = self.attn_conn.pre(x)
+        x = self.attn_conn.post(x, self.attn(self.attn_norm(u), cos, sin, mask), coef)
+        u, coef = self.mlp_conn.pre(x)
+        return self.mlp_conn.post(x, self.mlp(self.mlp_norm(u)), coef)
 
 
 class GPT(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        if cfg.conn != "residual":
-            raise ValueError(f'conn {cfg.conn!r} is not supported yet (only "residual")')
+        cfg.validate()
         self.cfg = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
+        self.head_conn = HeadConn(cfg) if cfg.contract == "learned" else None
         self.norm_f = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.lm_head = None if cfg.tie_embeddings else nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self._rope = {}
@@ -250,6 +488,8 @@ class GPT(nn.Module):
     def init_weights(self):
         std_proj = 0.02 / math.sqrt(2 * self.cfg.n_layers)
         for name, p in self.named_parameters():
+            if "conn." in name:
+                continue  # connection tensors keep their Go init from the constructors
             if p.dim() < 2:
                 nn.init.ones_(p)
             elif name.endswith(("attn.out.weight", "mlp.down.weight")):
@@ -267,8 +507,15 @@ class GPT(nn.Module):
     def forward(self, idx, targets=None):
         cos, sin, mask = self.tables(idx.shape[1])
         x = self.wte(idx)
+        n = self.cfg.streams
+        if self.cfg.conn != "residual":
+            x = x[:, :, None, :].expand(-1, -1, n, -1)  # n copies: (B, T, n, C)
         for b in self.blocks:
             x = b(x, cos, sin, mask)
+        if self.head_conn is not None:
+            x = self.head_conn(x if x.dim() == 4 else x[:, :, None, :])
+        elif x.dim() == 4:
+            x = x.sum(dim=2) if self.cfg.contract == "sum" else x.sum(dim=2) * (1.0 / n)
         x = self.norm_f(x)
         logits = F.linear(x, self.wte.weight) if self.lm_head is None else self.lm_head(x)
         if targets is None:
@@ -348,7 +595,8 @@ def bench(args):
 # --check
 
 CONFIG_KEYS = ("vocab_size", "d_model", "n_layers", "n_heads", "mlp_hidden", "seq_len",
-               "rope_theta", "norm_eps", "tie_embeddings", "conn")
+               "rope_theta", "norm_eps", "tie_embeddings", "conn", "streams", "contract",
+               "sinkhorn_iters", "sinkhorn", "sinkhorn_eps", "conn_norm_eps", "res_bias", "fixed")
 
 
 def load_checkpoint(ckpt_dir):
@@ -359,13 +607,13 @@ def load_checkpoint(ckpt_dir):
             raw = json.load(f)
     except (OSError, ValueError) as e:
         raise FormatError(f"{cpath}: {e}") from None
-    conn = raw.get("conn", "residual")
-    if conn != "residual":
-        raise FormatError(f'{cpath}: conn {conn!r} is not supported by torch_gpt.py yet (only "residual")')
     missing = [k for k in ("vocab_size", "d_model", "n_layers", "n_heads") if k not in raw]
     if missing:
         raise FormatError(f"{cpath}: missing keys {missing}")
-    cfg = Config(**{k: raw[k] for k in CONFIG_KEYS if k in raw and raw[k] is not None})
+    try:
+        cfg = Config(**{k: raw[k] for k in CONFIG_KEYS if k in raw and raw[k] is not None})
+    except (TypeError, ValueError) as e:
+        raise FormatError(f"{cpath}: {e}") from None
     model = GPT(cfg)
     wpath = os.path.join(ckpt_dir, "model.safetensors")
     tensors, _ = st_read(wpath)
@@ -387,12 +635,23 @@ def load_checkpoint(ckpt_dir):
     return model, cfg
 
 
+def conn_summary(cfg):
+    if cfg.conn == "residual":
+        return "conn=residual" + (" contract=learned" if cfg.contract == "learned" else "")
+    s = f"conn={cfg.conn} n={cfg.streams} contract={cfg.contract}"
+    if cfg.conn == "mhc":
+        s += f" sinkhorn={cfg.sinkhorn} iters={cfg.sinkhorn_iters} eps={cfg.sinkhorn_eps:g}"
+    if cfg.fixed:
+        s += f" fixed={cfg.fixed}"
+    return s
+
+
 def check(ckpt_dir, logits_path, tol=1e-3):
     """Returns the process exit code: 0 OK, 1 logits mismatch."""
     model, cfg = load_checkpoint(ckpt_dir)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"loaded {ckpt_dir}: d={cfg.d_model} L={cfg.n_layers} H={cfg.n_heads} hidden={cfg.mlp_hidden} "
-          f"V={cfg.vocab_size} tie={cfg.tie_embeddings} params={nparams}")
+          f"V={cfg.vocab_size} tie={cfg.tie_embeddings} params={nparams} {conn_summary(cfg)}")
     if not logits_path:
         print("OK (weights loaded)")
         return 0

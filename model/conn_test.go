@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -51,18 +52,30 @@ func TestHCEqualsResidualAtInit(t *testing.T) {
 	}
 }
 
+// TestConnectionModelGradients checks every parameter of 2-block models
+// whose sublayers are wrapped by HC, mHC and mHC-lite connections.
 func TestConnectionModelGradients(t *testing.T) {
 	cases := []struct {
 		kind     hyper.Kind
 		n        int
 		contract string
+		sinkhorn string
+		eps      float32
+		fixed    string
+		perturb  float64
 	}{
-		{hyper.HC, 2, "sum"},
-		{hyper.HC, 4, "learned"},
+		{hyper.HC, 2, "sum", "paper", 0, "", 0.1},
+		{hyper.HC, 4, "learned", "paper", 0, "", 0.1},
+		{hyper.MHC, 4, "sum", "paper", 0, "", 0.3},
+		{hyper.MHC, 2, "sum", "deepseek", 1e-6, "", 0.3},
+		{hyper.MHC, 3, "mean", "paper", 0, "res", 0.3},
+		{hyper.MHCLite, 3, "sum", "paper", 0, "", 0.3},
 	}
 	for _, c := range cases {
 		cfg := tinyConfig()
 		cfg.Conn, cfg.Streams, cfg.Contract = c.kind, c.n, c.contract
-		checkModelGradients(t, cfg, string(c.kind)+"/"+c.contract)
+		cfg.Sinkhorn, cfg.SinkhornEps, cfg.Fixed = c.sinkhorn, c.eps, c.fixed
+		label := fmt.Sprintf("%s n=%d %s %s fixed=%q", c.kind, c.n, c.contract, c.sinkhorn, c.fixed)
+		checkModelGradients(t, cfg, label, c.perturb)
 	}
 }

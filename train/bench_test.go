@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/mhc-go/mhc/hyper"
@@ -21,24 +20,11 @@ func BenchmarkTrainStep(b *testing.B) {
 			if conn != hyper.Residual {
 				cfg.Streams = 4
 			}
-			m, err := model.New(cfg, p.Batch)
+			run, err := NewSynthetic(cfg, p.Batch)
 			if err != nil {
-				b.Skip(err)
+				b.Fatal(err)
 			}
-			m.Params.Initialize(1)
-			opt := NewAdamW(m.Params, 0.9, 0.95, 1e-8, 0.1)
-			N := p.Batch * cfg.Seq
-			rng := rand.New(rand.NewPCG(1, 2))
-			in, tg := make([]int32, N), make([]int32, N)
-			for i := range in {
-				in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
-			}
-			step := func() {
-				m.Params.ZeroGrad()
-				m.ForwardBackward(in, tg, p.Batch, cfg.Seq, 1)
-				opt.ClipGrad(1)
-				opt.Update(1e-4)
-			}
+			step, N := run.Step, run.Tokens()
 			step()
 			b.ReportAllocs()
 			b.ResetTimer()

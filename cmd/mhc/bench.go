@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -108,24 +107,11 @@ type benchResult struct {
 // benchTrain times full optimizer steps (forward, backward, clip, AdamW) on
 // random tokens and reports the median.
 func benchTrain(cfg model.Config, batch, steps int) (benchResult, error) {
-	m, err := model.New(cfg, batch)
+	run, err := train.NewSynthetic(cfg, batch)
 	if err != nil {
 		return benchResult{}, err
 	}
-	m.Params.Initialize(1)
-	opt := train.NewAdamW(m.Params, 0.9, 0.95, 1e-8, 0.1)
-	N := batch * cfg.Seq
-	rng := rand.New(rand.NewPCG(1, 2))
-	in, tg := make([]int32, N), make([]int32, N)
-	for i := range in {
-		in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
-	}
-	step := func() {
-		m.Params.ZeroGrad()
-		m.ForwardBackward(in, tg, batch, cfg.Seq, 1)
-		opt.ClipGrad(1)
-		opt.Update(1e-4)
-	}
+	step, N := run.Step, run.Tokens()
 	step()
 	step()
 	var ms0, ms1 runtime.MemStats

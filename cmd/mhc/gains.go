@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/mhc-go/mhc/data"
 	"github.com/mhc-go/mhc/hyper"
 	"github.com/mhc-go/mhc/manifold"
 	"github.com/mhc-go/mhc/report"
@@ -54,17 +53,9 @@ func runGains(args []string, stdout, stderr io.Writer) error {
 		return bad("--out %s: not a directory", dir)
 	}
 
-	name := *spec
-	if name == "" {
-		name = st.Data
-	}
-	corpus, err := data.LoadCorpus(name)
+	name, _, trainTok, valTok, err := loadTokens(*spec, st, tok)
 	if err != nil {
-		return badErr(fmt.Errorf("--data: %w", err))
-	}
-	trainTok, valTok, err := corpus.Tokens(tok)
-	if err != nil {
-		return badErr(fmt.Errorf("--data: %w", err))
+		return err
 	}
 	tokens, split := valTok, "val"
 	if len(tokens) < m.Cfg.Seq+1 {

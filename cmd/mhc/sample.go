@@ -35,6 +35,23 @@ func openCheckpoint(dir string, maxB int) (*model.Model, data.Tokenizer, train.S
 	return m, tok, st, nil
 }
 
+// loadTokens loads the corpus spec (default: the checkpoint's) and tokenizes
+// it, returning the spec used, the corpus, and its train and val tokens.
+func loadTokens(spec string, st train.State, tok data.Tokenizer) (string, *data.Corpus, []int32, []int32, error) {
+	if spec == "" {
+		spec = st.Data
+	}
+	corpus, err := data.LoadCorpus(spec)
+	if err != nil {
+		return spec, nil, nil, nil, badErr(fmt.Errorf("--data: %w", err))
+	}
+	trainTok, valTok, err := corpus.Tokens(tok)
+	if err != nil {
+		return spec, nil, nil, nil, badErr(fmt.Errorf("--data: %w", err))
+	}
+	return spec, corpus, trainTok, valTok, nil
+}
+
 func runSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sample", stderr)
 	ckpt := fs.String("checkpoint", "", "run directory written by mhc train")
@@ -93,17 +110,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	name := *spec
-	if name == "" {
-		name = st.Data
-	}
-	corpus, err := data.LoadCorpus(name)
+	name, corpus, trainTok, valTok, err := loadTokens(*spec, st, tok)
 	if err != nil {
-		return badErr(fmt.Errorf("--data: %w", err))
-	}
-	trainTok, valTok, err := corpus.Tokens(tok)
-	if err != nil {
-		return badErr(fmt.Errorf("--data: %w", err))
+		return err
 	}
 	tokens, split := valTok, "val"
 	if *spec != "" && *spec != data.CorpusGoStd && *spec != data.CorpusEnglish {
