@@ -170,3 +170,39 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// Gradient accumulation: two half batches with lossScale ½ give the gradient
+// of the full batch (up to float32 summation order).
+func TestGradientAccumulation(t *testing.T) {
+	cfg := tinyConfig()
+	B := 4
+	m, err := New(cfg, B)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Params.Initialize(2)
+	rng := rand.New(rand.NewPCG(8, 9))
+	N := B * cfg.Seq
+	in, tg := make([]int32, N), make([]int32, N)
+	for i := range in {
+		in[i], tg[i] = int32(rng.IntN(cfg.Vocab)), int32(rng.IntN(cfg.Vocab))
+	}
+	m.Params.ZeroGrad()
+	full := m.ForwardBackward(in, tg, B, cfg.Seq, 1)
+	want := append([]float32(nil), m.Params.Grad...)
+	m.Params.ZeroGrad()
+	h := N / 2
+	a := m.ForwardBackward(in[:h], tg[:h], B/2, cfg.Seq, 0.5)
+	b := m.ForwardBackward(in[h:], tg[h:], B/2, cfg.Seq, 0.5)
+	if d := math.Abs((a+b)/2 - full); d > 1e-5 {
+		t.Errorf("mean of half-batch losses %v, full batch %v", (a+b)/2, full)
+	}
+	var maxG, maxD float64
+	for i, g := range m.Params.Grad {
+		maxG = math.Max(maxG, math.Abs(float64(want[i])))
+		maxD = math.Max(maxD, math.Abs(float64(g-want[i])))
+	}
+	if maxD > 1e-5*maxG {
+		t.Fatalf("accumulated gradient differs by %g (max |g| %g)", maxD, maxG)
+	}
+}
