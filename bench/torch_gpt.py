@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch (CPU) twin of the mhc Go GPT: speed baseline and checkpoint interop.
 
-Architecture (must match the Go engine): byte-level token embedding, no
+Architecture (must match the Go engine, docs/FORMAT.md): byte-level token embedding, no
 positional embedding, Pre-Norm blocks with RMSNorm, causal multi-head attention
 with rotate-half RoPE, SwiGLU MLP, final RMSNorm, untied (or tied) lm_head,
 no biases, no dropout. Mean cross-entropy over all B*T next-token targets.
@@ -11,7 +11,9 @@ Modes:
       time full train steps (forward, backward, AdamW) on random tokens.
   --check DIR [--logits FILE]
       load DIR/config.json + DIR/model.safetensors (strict), optionally compare
-      the model's logits on FILE's "tokens" with FILE's "logits".
+      the model's logits on FILE's "tokens" with FILE's "logits". Every
+      connection of docs/FORMAT.md is supported: residual, hc, mhc (paper or
+      deepseek Sinkhorn), mhc-lite; contract sum/mean/learned; fixed maps.
   --selftest
       write random checkpoints (plus numpy-reference logits) to a temp dir and
       run --check on them, including the failure cases.
@@ -677,11 +679,90 @@ def check(ckpt_dir, logits_path, tol=1e-3):
 # ---------------------------------------------------------------------------
 # --selftest: an independent numpy float64 reference forward pass
 
+def ref_sinkhorn(L, n, variant, iters, eps):
+    """numpy loops: one token's H_res (n, n) from its n*n logits (row-major)."""
+    M = np.array(L, dtype=np.float64).reshape(n, n)
+    iters = iters or DEFAULT_SINKHORN_ITERS
+
+    def cols(M):
+        return np.stack([M[:, j] / (M[:, j].sum() + eps) for j in range(n)], axis=1)
+
+    def rows(M):
+        return np.stack([M[i] / (M[i].sum() + eps) for i in range(n)])
+
+    M = np.exp(M - M.max(axis=0))
+    if variant == "deepseek":
+        M = M / M.sum(axis=0) + eps
+        M = rows(M)
+        iters -= 1
+    for _ in range(iters):
+        M = rows(cols(M))
+    return M
+
+
+def ref_lite(L, n):
+    a = np.exp(L - np.max(L))
+    a /= a.sum()
+    H = np.zeros((n, n))
+    for k, perm in enumerate(itertools.permutations(range(n))):
+        for i in range(n):
+            H[i, perm[i]] += a[k]
+    return H
+
+
+def ref_conn(w, cfg, p, l, X, sub):
+    """One connected sublayer on the state X (T, n, C): returns the next state."""
+    T, n, C = X.shape
+    fp, fq, fr = cfg.is_fixed("pre"), cfg.is_fixed("post"), cfg.is_fixed("res")
+    out = np.zeros_like(X)
+    if cfg.conn == "hc":
+        coefs = []
+        for t in range(T):
+            A, Bt = np.zeros((n, n + 1)), np.zeros(n)
+            for i in range(n):
+                hb = X[t, i] - X[t, i].mean()
+                hb = hb / math.sqrt((hb * hb).mean() + HC_NORM_EPS)
+                A[i] = w[p + "scale_alpha"][0] * np.tanh(hb @ w[p + "dynamic_alpha"]) + w[p + "static_alpha"][i]
+                Bt[i] = w[p + "scale_beta"][0] * math.tanh(hb @ w[p + "dynamic_beta"]) + w[p + "static_beta"][i]
+                if fp:
+                    A[i, 0] = 1.0 if i == l % n else 0.0
+                if fr:
+                    A[i, 1:] = np.eye(n)[i]
+                if fq:
+                    Bt[i] = 1.0
+            coefs.append((A[:, 0], A[:, 1:].T, Bt))  # H_pre, H_res[j][i] = A[i, 1+j], H_post
+    else:
+        R = math.factorial(n) if cfg.conn == "mhc-lite" else n * n
+        coefs = []
+        for t in range(T):
+            v = X[t].reshape(-1)
+            r = 1 / math.sqrt((v * v).mean() + _f32(cfg.conn_norm_eps))
+            a = w[p + "alpha"]
+            scale = np.array([a[0]] * n + [a[1]] * n + [a[2]] * R)
+            h = r * scale * (w[p + "phi"] @ v) + w[p + "bias"]
+            hpre = np.full(n, 1.0 / n) if fp else 1 / (1 + np.exp(-h[:n]))
+            hpost = np.ones(n) if fq else 2 / (1 + np.exp(-h[n:2 * n]))
+            if fr:
+                hres = np.eye(n)
+            elif cfg.conn == "mhc-lite":
+                hres = ref_lite(h[2 * n:], n)
+            else:
+                hres = ref_sinkhorn(h[2 * n:], n, cfg.sinkhorn, cfg.sinkhorn_iters, _f32(cfg.sinkhorn_eps))
+            coefs.append((hpre, hres, hpost))
+    u = np.stack([sum(coefs[t][0][i] * X[t, i] for i in range(n)) for t in range(T)])
+    y = sub(u)
+    for t in range(T):
+        hpre, hres, hpost = coefs[t]
+        for i in range(n):
+            out[t, i] = sum(hres[i, j] * X[t, j] for j in range(n)) + hpost[i] * y[t]
+    return out
+
+
 def ref_forward(w, cfg, tokens):
     """Reference logits [T, V] for one sequence, written from the spec with loops."""
     d, H = cfg.d_model, cfg.n_heads
     hd, half = d // H, d // H // 2
-    T = len(tokens)
+    T, n = len(tokens), cfg.streams
 
     def rms(x, g):
         return x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg.norm_eps) * g
@@ -695,9 +776,7 @@ def ref_forward(w, cfg, tokens):
             out[j + half] = v[j + half] * c + v[j] * s
         return out
 
-    x = w["wte.weight"][tokens].astype(np.float64)
-    for i in range(cfg.n_layers):
-        p = f"blocks.{i}."
+    def attn(p, x):
         h = rms(x, w[p + "attn_norm.weight"])
         qkv = h @ w[p + "attn.qkv.weight"].T
         y = np.zeros((T, d))
@@ -710,29 +789,79 @@ def ref_forward(w, cfg, tokens):
                 s = q[t] @ k[:t + 1].T / math.sqrt(hd)
                 e = np.exp(s - s.max())
                 y[t, cols] = (e / e.sum()) @ v[:t + 1]
-        x = x + y @ w[p + "attn.out.weight"].T
+        return y @ w[p + "attn.out.weight"].T
+
+    def mlp(p, x):
         h = rms(x, w[p + "mlp_norm.weight"])
         gu = h @ w[p + "mlp.gate_up.weight"].T
         g, u = gu[:, :cfg.mlp_hidden], gu[:, cfg.mlp_hidden:]
-        x = x + (g / (1 + np.exp(-g)) * u) @ w[p + "mlp.down.weight"].T
+        return (g / (1 + np.exp(-g)) * u) @ w[p + "mlp.down.weight"].T
+
+    x = w["wte.weight"][tokens].astype(np.float64)
+    X = np.repeat(x[:, None, :], n, axis=1)  # (T, n, C)
+    for i in range(cfg.n_layers):
+        p = f"blocks.{i}."
+        if cfg.conn == "residual":
+            X[:, 0] = X[:, 0] + attn(p, X[:, 0])
+            X[:, 0] = X[:, 0] + mlp(p, X[:, 0])
+            continue
+        X = ref_conn(w, cfg, p + "attn_conn.", 2 * i, X, lambda u: attn(p, u))
+        X = ref_conn(w, cfg, p + "mlp_conn.", 2 * i + 1, X, lambda u: mlp(p, u))
+    if cfg.contract == "learned":
+        x = np.zeros((T, d))
+        for t in range(T):
+            v = X[t].reshape(-1)
+            r = 1 / math.sqrt((v * v).mean() + HEAD_NORM_EPS)
+            for i in range(n):
+                z = w["head_conn.scale"][0] * r * (v @ w["head_conn.fn"][i]) + w["head_conn.base"][i]
+                x[t] += (1 / (1 + math.exp(-z)) + HEAD_WEIGHT_EPS) * X[t, i]
+    else:
+        x = X.sum(axis=1) * (1.0 / n if cfg.contract == "mean" else 1.0)
     x = rms(x, w["norm_f.weight"])
     head = w["wte.weight"] if cfg.tie_embeddings else w["lm_head.weight"]
     return x @ head.T
 
 
+def random_conn(rng, cfg, p, l):
+    """Random connection tensors for sublayer l (perturbed around their init)."""
+    n, d = cfg.streams, cfg.d_model
+    if cfg.conn == "residual":
+        return []
+    if cfg.conn == "hc":
+        sa = np.zeros((n, n + 1))
+        sa[l % n, 0] = 1
+        sa[:, 1:] = np.eye(n)
+        return [(p + "static_alpha", sa + rng.normal(0, 0.3, sa.shape)),
+                (p + "static_beta", 1 + rng.normal(0, 0.3, n)),
+                (p + "dynamic_alpha", rng.normal(0, 0.3, (d, n + 1))),
+                (p + "dynamic_beta", rng.normal(0, 0.3, d)),
+                (p + "scale_alpha", rng.uniform(0.5, 1.5, 1)),
+                (p + "scale_beta", rng.uniform(0.5, 1.5, 1))]
+    P = 2 * n + (math.factorial(n) if cfg.conn == "mhc-lite" else n * n)
+    return [(p + "phi", rng.normal(0, 0.3, (P, n * d))),
+            (p + "alpha", rng.uniform(0.5, 1.5, 3)),
+            (p + "bias", rng.normal(0, 1.0, P))]
+
+
 def random_checkpoint(ckpt_dir, cfg, T, seed):
     """Write config.json, model.safetensors and logits.safetensors (numpy only)."""
     rng = np.random.default_rng(seed)
-    d, hid, V = cfg.d_model, cfg.mlp_hidden, cfg.vocab_size
+    d, hid, V, n = cfg.d_model, cfg.mlp_hidden, cfg.vocab_size, cfg.streams
     w = [("wte.weight", rng.normal(0, 0.5, (V, d)))]
     for i in range(cfg.n_layers):
         p = f"blocks.{i}."
+        w += random_conn(rng, cfg, p + "attn_conn.", 2 * i)
         w += [(p + "attn_norm.weight", 1 + 0.1 * rng.normal(size=d)),
               (p + "attn.qkv.weight", rng.normal(0, 0.2, (3 * d, d))),
-              (p + "attn.out.weight", rng.normal(0, 0.2, (d, d))),
-              (p + "mlp_norm.weight", 1 + 0.1 * rng.normal(size=d)),
+              (p + "attn.out.weight", rng.normal(0, 0.2, (d, d)))]
+        w += random_conn(rng, cfg, p + "mlp_conn.", 2 * i + 1)
+        w += [(p + "mlp_norm.weight", 1 + 0.1 * rng.normal(size=d)),
               (p + "mlp.gate_up.weight", rng.normal(0, 0.2, (2 * hid, d))),
               (p + "mlp.down.weight", rng.normal(0, 0.2, (d, hid)))]
+    if cfg.contract == "learned":
+        w += [("head_conn.fn", rng.normal(0, 0.3, (n, n * d))),
+              ("head_conn.base", rng.normal(0, 0.5, n)),
+              ("head_conn.scale", rng.uniform(0.5, 1.5, 1))]
     w.append(("norm_f.weight", 1 + 0.1 * rng.normal(size=d)))
     if not cfg.tie_embeddings:
         w.append(("lm_head.weight", rng.normal(0, 0.2, (V, d))))
@@ -759,6 +888,18 @@ def expect_error(fn, needle):
     raise AssertionError(f"expected an error containing {needle!r}")
 
 
+SELFTEST_CONNS = [
+    dict(conn="hc", streams=3),
+    dict(conn="hc", streams=2, fixed="pre,res", contract="learned"),
+    dict(conn="mhc", streams=4),
+    dict(conn="mhc", streams=3, sinkhorn="deepseek", sinkhorn_eps=1e-2, sinkhorn_iters=3, contract="learned"),
+    dict(conn="mhc", streams=2, sinkhorn_eps=0.05, sinkhorn_iters=2, fixed="res", contract="mean"),
+    dict(conn="mhc-lite", streams=3),
+    dict(conn="mhc-lite", streams=4, fixed="post", contract="mean"),
+    dict(conn="residual", contract="learned"),
+]
+
+
 def selftest():
     with tempfile.TemporaryDirectory() as tmp:
         for tie in (False, True):
@@ -774,11 +915,22 @@ def selftest():
         st_write(bad, [("tokens", ref["tokens"]), ("logits", ref["logits"] + np.float32(0.01))])
         if check(ck, bad) != 1:
             raise AssertionError("perturbed logits were accepted")
-        # Refusals: other connection types, missing and unexpected tensors.
+        # Connections: random HC / mHC / mHC-lite checkpoints against the numpy reference.
+        for k, conn in enumerate(SELFTEST_CONNS):
+            cfg = Config(vocab_size=61, d_model=16, n_layers=2, n_heads=2, mlp_hidden=24, seq_len=16, **conn)
+            ck2 = os.path.join(tmp, f"conn{k}")
+            lp2 = random_checkpoint(ck2, cfg, T=10, seed=10 + k)
+            if check(ck2, lp2) != 0:
+                raise AssertionError(f"logits mismatch against numpy reference for {conn}")
+        # Refusals: unknown connection types, missing and unexpected tensors.
         cpath = os.path.join(ck, "config.json")
         raw = json.load(open(cpath))
-        json.dump(dict(raw, conn="mhc"), open(cpath, "w"))
+        json.dump(dict(raw, conn="bogus"), open(cpath, "w"))
         expect_error(lambda: load_checkpoint(ck), "not supported")
+        json.dump(dict(raw, conn="mhc", streams=2), open(cpath, "w"))
+        expect_error(lambda: load_checkpoint(ck), "missing tensors ['blocks.0.attn_conn.alpha'")
+        json.dump(dict(raw, streams=2), open(cpath, "w"))
+        expect_error(lambda: load_checkpoint(ck), "exactly 1 stream")
         json.dump(dict(raw, tie_embeddings=False), open(cpath, "w"))
         expect_error(lambda: load_checkpoint(ck), "missing tensors ['lm_head.weight']")
         json.dump(raw, open(cpath, "w"))
