@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/mhc-go/mhc/data"
 	"github.com/mhc-go/mhc/hyper"
@@ -77,7 +78,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.opts.CkptEvery, "ckpt-every", d.CkptEvery, "checkpoint every N steps (and always at the end)")
 	fs.IntVar(&f.opts.GainsEvery, "gains-every", d.GainsEvery, "measure the Amax gains of H_res on a fixed probe batch every N steps (hc/mhc; 0 = never)")
 	fs.IntVar(&f.sampleTokens, "sample-tokens", 240, "tokens to sample at the end (0 = none)")
-	fs.BoolVar(&f.noProgress, "no-progress", false, "plain log lines instead of a progress bar")
+	fs.BoolVar(&f.noProgress, "no-progress", false, "plain log lines instead of a progress bar (automatic when stderr is not a terminal)")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
@@ -232,7 +233,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	prog := newProgress(stderr, f.opts.Steps, tr.Step, f.noProgress, peak, flopsTok)
+	// A progress bar only makes sense on a terminal; logs and pipes get plain lines.
+	plain := f.noProgress || stderr != io.Writer(os.Stderr) || !term.IsTerminal(int(os.Stderr.Fd()))
+	prog := newProgress(stderr, f.opts.Steps, tr.Step, plain, peak, flopsTok)
 	hooks := train.Hooks{
 		OnStep:  prog.step,
 		OnEval:  prog.eval,
