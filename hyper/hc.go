@@ -93,7 +93,7 @@ func newHC(b Builder, prefix string, l int) (Connection, error) {
 	k := n + 2
 	h := &hc{
 		n: n, c: c, k: k, maxN: b.MaxN, onehot: ((l % n) + n) % n,
-		fixPre: b.Cfg.IsFixed("pre"), fixRes: b.Cfg.IsFixed("res"), fixPost: b.Cfg.IsFixed("post"),
+		fixPre: b.Cfg.Fixed.Pre, fixRes: b.Cfg.Fixed.Res, fixPost: b.Cfg.Fixed.Post,
 	}
 	s := b.Store
 	h.staticA = s.Add(prefix+".static_alpha", false, n, n+1)

@@ -156,7 +156,7 @@ func hcRandn(rng *rand.Rand, n int, std float64) []float32 {
 func hcBuild(t *testing.T, n, c, maxN, l int, fixed string) (*hc, *param.Store) {
 	t.Helper()
 	s := &param.Store{}
-	b := Builder{Cfg: Config{Kind: HC, Streams: n, Contract: "sum", Fixed: fixed}, C: c, MaxN: maxN, Store: s, Layers: 4}
+	b := Builder{Cfg: Config{Kind: HC, Streams: n, Contract: "sum", Fixed: mustFixed(t, fixed)}, C: c, MaxN: maxN, Store: s, Layers: 4}
 	conn, err := b.New("conn", l)
 	if err != nil {
 		t.Fatal(err)
@@ -433,4 +433,14 @@ func TestHCAllocs(t *testing.T) {
 			t.Errorf("N=%d: %v allocations per step, want 0", N, allocs)
 		}
 	}
+}
+
+// mustFixed parses a --fixed list.
+func mustFixed(t testing.TB, s string) Fixed {
+	t.Helper()
+	f, err := ParseFixed(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -57,19 +57,82 @@ const (
 )
 
 // Config selects and parameterises the connection used by every sublayer.
+// It is embedded in model.Config; the JSON names are config.json's.
 type Config struct {
-	Kind     Kind   // residual | hc | mhc | mhc-lite
-	Streams  int    // n, the expansion rate; 1 for residual
-	Contract string // how streams merge at the top: "sum", "mean" or "learned"
+	Kind     Kind   `json:"conn"`     // residual | hc | mhc | mhc-lite
+	Streams  int    `json:"streams"`  // n, the expansion rate; 1 for residual
+	Contract string `json:"contract"` // how streams merge at the top: "sum", "mean" or "learned"
 
 	// mHC options (ignored by residual and HC).
-	SinkhornIters int     // t_max, Sinkhorn-Knopp rounds (paper: 20)
-	Sinkhorn      string  // "paper" (exp, then (column, row) rounds) or "deepseek" (DeepSeek's released code order with eps)
-	SinkhornEps   float32 // eps added to every Sinkhorn denominator (paper: 0; DeepSeek code: 1e-6)
-	NormEps       float32 // eps inside the sqrt of the coefficient RMS over the flattened n·C state
-	ResBias       float32 // init of the H_res bias: b_res = ResBias·I (0 = Megatron's b = 0, uniform H_res)
-	Fixed         string  // comma-separated maps held fixed (paper Table 1 ablation): pre (=1/n), post (=1), res (=I)
+	SinkhornIters int     `json:"sinkhorn_iters"` // t_max, Sinkhorn-Knopp rounds (paper: 20)
+	Sinkhorn      string  `json:"sinkhorn"`       // "paper" (exp, then (column, row) rounds) or "deepseek" (DeepSeek's released code order with eps)
+	SinkhornEps   float32 `json:"sinkhorn_eps"`   // eps added to every Sinkhorn denominator (paper: 0; DeepSeek code: 1e-6)
+	NormEps       float32 `json:"conn_norm_eps"`  // eps inside the sqrt of the coefficient RMS over the flattened n·C state
+	ResBias       float32 `json:"res_bias"`       // init of the H_res bias: b_res = ResBias·I (0 = Megatron's b = 0, uniform H_res)
+
+	// Fixed holds maps fixed (paper Table 1 ablation; HC and mHC).
+	Fixed Fixed `json:"fixed,omitzero"`
 }
+
+// Fixed names the maps held at a fixed value (mHC paper Table 1): H_pre =
+// 1/n, H_post = 1, H_res = I (HC: its own static init, see newHC). As text it
+// is a comma-separated subset of pre,post,res ("" for none), the form of the
+// --fixed flag and of config.json.
+type Fixed struct{ Pre, Post, Res bool }
+
+// ParseFixed parses a comma-separated subset of pre,post,res.
+func ParseFixed(s string) (Fixed, error) {
+	var f Fixed
+	if strings.TrimSpace(s) == "" {
+		return f, nil
+	}
+	for _, m := range strings.Split(s, ",") {
+		switch strings.TrimSpace(m) {
+		case "pre":
+			f.Pre = true
+		case "post":
+			f.Post = true
+		case "res":
+			f.Res = true
+		default:
+			return Fixed{}, &FieldError{"fixed", fmt.Sprintf("%q: want a comma-separated subset of pre,post,res", s)}
+		}
+	}
+	return f, nil
+}
+
+// String is the canonical text: the held maps in the order pre,post,res.
+func (f Fixed) String() string {
+	var parts []string
+	for _, m := range []struct {
+		on   bool
+		name string
+	}{{f.Pre, "pre"}, {f.Post, "post"}, {f.Res, "res"}} {
+		if m.on {
+			parts = append(parts, m.name)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (f Fixed) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler (and so flag.TextVar).
+func (f *Fixed) UnmarshalText(b []byte) error {
+	v, err := ParseFixed(string(b))
+	if err != nil {
+		return err
+	}
+	*f = v
+	return nil
+}
+
+// FieldError reports an invalid configuration value. Field is its name in
+// config.json, so that a command line can name the flag that set it.
+type FieldError struct{ Field, Problem string }
+
+func (e *FieldError) Error() string { return "hyper: " + e.Field + " " + e.Problem }
 
 // ResMixer is implemented by connections that mix streams with an n×n
 // matrix H_res (HC, mHC). It feeds the Amax gain instruments.
@@ -87,60 +150,46 @@ func ParseKind(s string) (Kind, error) {
 	case Residual, HC, MHC, MHCLite:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown connection %q (want residual, hc, mhc or mhc-lite)", s)
+	return "", fmt.Errorf("hyper: unknown connection %q (want residual, hc, mhc or mhc-lite)", s)
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration. Errors are *FieldError.
 func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{field, fmt.Sprintf(format, args...)}
+	}
 	if _, err := ParseKind(string(c.Kind)); err != nil {
-		return err
+		return bad("conn", "%q: want residual, hc, mhc or mhc-lite", c.Kind)
 	}
 	if c.Kind == Residual && c.Streams != 1 {
-		return fmt.Errorf("--streams %d: the residual connection has exactly 1 stream", c.Streams)
+		return bad("streams", "%d: the residual connection has exactly 1 stream", c.Streams)
 	}
 	if c.Streams < 1 || c.Streams > 16 {
-		return fmt.Errorf("--streams %d: want 1..16", c.Streams)
+		return bad("streams", "%d: want 1..16", c.Streams)
 	}
 	if c.Kind == MHCLite && c.Streams > 4 {
-		return fmt.Errorf("--streams %d: mhc-lite enumerates n! permutations and supports n ≤ 4", c.Streams)
+		return bad("streams", "%d: mhc-lite enumerates n! permutations and supports n ≤ 4", c.Streams)
 	}
 	if c.Kind == MHC || c.Kind == MHCLite {
-		if c.SinkhornIters < 1 && c.Kind == MHC {
-			return fmt.Errorf("--sinkhorn-iters %d: must be at least 1", c.SinkhornIters)
-		}
-		if c.Sinkhorn != "paper" && c.Sinkhorn != "deepseek" {
-			return fmt.Errorf("--sinkhorn %q: want paper or deepseek", c.Sinkhorn)
-		}
-		if c.SinkhornEps < 0 || !(c.NormEps > 0) {
-			return fmt.Errorf("--sinkhorn-eps must be ≥ 0 and the coefficient norm eps > 0")
-		}
-		if c.ResBias < 0 || c.ResBias > 8 {
-			return fmt.Errorf("--res-bias %v: want 0..8 (larger saturates Sinkhorn and kills the H_res gradient)", c.ResBias)
-		}
-	}
-	if c.Fixed != "" {
-		for _, f := range strings.Split(c.Fixed, ",") {
-			if f != "pre" && f != "post" && f != "res" {
-				return fmt.Errorf("--fixed %q: want a comma-separated subset of pre,post,res", c.Fixed)
-			}
+		switch {
+		case c.SinkhornIters < 1 && c.Kind == MHC:
+			return bad("sinkhorn_iters", "%d: must be at least 1", c.SinkhornIters)
+		case c.Sinkhorn != "paper" && c.Sinkhorn != "deepseek":
+			return bad("sinkhorn", "%q: want paper or deepseek", c.Sinkhorn)
+		case c.SinkhornEps < 0:
+			return bad("sinkhorn_eps", "%v: must not be negative", c.SinkhornEps)
+		case !(c.NormEps > 0):
+			return bad("conn_norm_eps", "%v: must be positive", c.NormEps)
+		case c.ResBias < 0 || c.ResBias > 8:
+			return bad("res_bias", "%v: want 0..8 (larger saturates Sinkhorn and kills the H_res gradient)", c.ResBias)
 		}
 	}
 	switch c.Contract {
 	case "sum", "mean", "learned":
 	default:
-		return fmt.Errorf("--contract %q: want sum, mean or learned", c.Contract)
+		return bad("contract", "%q: want sum, mean or learned", c.Contract)
 	}
 	return nil
-}
-
-// IsFixed reports whether map ("pre", "post" or "res") is held fixed.
-func (c Config) IsFixed(m string) bool {
-	for _, f := range strings.Split(c.Fixed, ",") {
-		if f == m {
-			return true
-		}
-	}
-	return false
 }
 
 // Builder creates the connections of one model. Sublayers are numbered

@@ -105,7 +105,7 @@ func newMHC(b Builder, prefix string, lite bool) (*mhc, error) {
 	case cfg.Sinkhorn == "deepseek":
 		sk.Variant = manifold.DeepSeek
 	default:
-		return nil, fmt.Errorf("mhc: --sinkhorn %q: want paper or deepseek", cfg.Sinkhorn)
+		return nil, fmt.Errorf("mhc: sinkhorn %q: want paper or deepseek", cfg.Sinkhorn)
 	}
 	if err := sk.Validate(); err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func newMHC(b Builder, prefix string, lite bool) (*mhc, error) {
 		return nil, fmt.Errorf("mhc: coefficient norm eps %v must be positive", cfg.NormEps)
 	}
 	m := &mhc{n: n, c: b.C, nc: n * b.C, r: sk.LogitsPerToken(), maxN: b.MaxN, normEps: cfg.NormEps,
-		fixPre: cfg.IsFixed("pre"), fixPost: cfg.IsFixed("post"), fixRes: cfg.IsFixed("res"), sk: sk}
+		fixPre: cfg.Fixed.Pre, fixPost: cfg.Fixed.Post, fixRes: cfg.Fixed.Res, sk: sk}
 	m.p = 2*n + m.r
 	N, p := b.MaxN, m.p
 

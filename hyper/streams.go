@@ -64,7 +64,7 @@ func NewStreams(cfg Config, c, maxN int, s *param.Store) (*Streams, error) {
 		return st, nil
 	case "learned":
 	default:
-		return nil, fmt.Errorf("--contract %q: want sum, mean or learned", cfg.Contract)
+		return nil, fmt.Errorf("hyper: contract %q: want sum, mean or learned", cfg.Contract)
 	}
 	if maxN < 1 || s == nil {
 		return nil, fmt.Errorf("--contract learned needs a parameter store and maxN ≥ 1 (got %d)", maxN)

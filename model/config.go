@@ -17,7 +17,8 @@ import (
 )
 
 // Config describes the architecture. It is saved as config.json next to
-// every checkpoint.
+// every checkpoint; the connection fields come from the embedded
+// hyper.Config (config.json keeps them flat, after init_std).
 type Config struct {
 	Vocab     int     `json:"vocab_size"`
 	D         int     `json:"d_model"`
@@ -30,15 +31,7 @@ type Config struct {
 	Tie       bool    `json:"tie_embeddings"` // LM head reuses wte.weight
 	InitStd   float32 `json:"init_std"`
 
-	Conn          hyper.Kind `json:"conn"`
-	Streams       int        `json:"streams"`
-	Contract      string     `json:"contract"`
-	SinkhornIters int        `json:"sinkhorn_iters"`
-	Sinkhorn      string     `json:"sinkhorn"`
-	SinkhornEps   float32    `json:"sinkhorn_eps"`
-	ConnNormEps   float32    `json:"conn_norm_eps"`
-	ResBias       float32    `json:"res_bias"`
-	Fixed         string     `json:"fixed,omitempty"`
+	hyper.Config // the residual connection: Kind, Streams, Contract, Sinkhorn options, Fixed
 }
 
 // Preset is a named architecture plus its default batch size.
@@ -58,8 +51,8 @@ func base(d, layers, heads, seq int) Config {
 	return Config{
 		Vocab: 256, D: d, Layers: layers, Heads: heads, MLPHidden: DefaultMLPHidden(d), Seq: seq,
 		RopeTheta: 10000, NormEps: 1e-5, InitStd: 0.02,
-		Conn: hyper.Residual, Streams: 1, Contract: "sum",
-		SinkhornIters: 20, Sinkhorn: "paper", ConnNormEps: 1e-6,
+		Config: hyper.Config{Kind: hyper.Residual, Streams: 1, Contract: "sum",
+			SinkhornIters: 20, Sinkhorn: "paper", NormEps: 1e-6},
 	}
 }
 
@@ -82,38 +75,41 @@ func LookupPreset(name string) (Preset, error) {
 // HeadDim is D / Heads.
 func (c Config) HeadDim() int { return c.D / c.Heads }
 
-// ConnConfig is the connection configuration of the model.
-func (c Config) ConnConfig() hyper.Config {
-	return hyper.Config{Kind: c.Conn, Streams: c.Streams, Contract: c.Contract,
-		SinkhornIters: c.SinkhornIters, Sinkhorn: c.Sinkhorn, SinkhornEps: c.SinkhornEps,
-		NormEps: c.ConnNormEps, ResBias: c.ResBias, Fixed: c.Fixed}
-}
+// FieldError reports an invalid configuration value. Field is its name in
+// config.json, so that a command line can name the flag that set it.
+type FieldError struct{ Field, Problem string }
 
-// Validate reports the first problem with the configuration, naming the flag.
+func (e *FieldError) Error() string { return "model: " + e.Field + " " + e.Problem }
+
+// Validate reports the first problem with the configuration: a *FieldError,
+// or a *hyper.FieldError for the connection fields.
 func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{field, fmt.Sprintf(format, args...)}
+	}
 	switch {
 	case c.Vocab < 2:
-		return fmt.Errorf("vocabulary size %d: need at least 2", c.Vocab)
+		return bad("vocab_size", "%d: need at least 2", c.Vocab)
 	case c.D < 2:
-		return fmt.Errorf("--d-model %d: must be at least 2", c.D)
+		return bad("d_model", "%d: must be at least 2", c.D)
 	case c.Layers < 1:
-		return fmt.Errorf("--layers %d: must be at least 1", c.Layers)
+		return bad("n_layers", "%d: must be at least 1", c.Layers)
 	case c.Heads < 1:
-		return fmt.Errorf("--heads %d: must be at least 1", c.Heads)
+		return bad("n_heads", "%d: must be at least 1", c.Heads)
 	case c.D%c.Heads != 0:
-		return fmt.Errorf("--d-model %d is not divisible by --heads %d", c.D, c.Heads)
+		return bad("d_model", "%d is not divisible by n_heads %d", c.D, c.Heads)
 	case c.HeadDim()%2 != 0:
-		return fmt.Errorf("head dimension %d (--d-model/--heads) must be even for RoPE", c.HeadDim())
+		return bad("d_model", "%d / n_heads %d = head dimension %d: must be even for RoPE", c.D, c.Heads, c.HeadDim())
 	case c.MLPHidden < 1:
-		return fmt.Errorf("--mlp-hidden %d: must be at least 1", c.MLPHidden)
+		return bad("mlp_hidden", "%d: must be at least 1", c.MLPHidden)
 	case c.Seq < 2:
-		return fmt.Errorf("--seq %d: must be at least 2", c.Seq)
+		return bad("seq_len", "%d: must be at least 2", c.Seq)
 	case !(c.RopeTheta > 0):
-		return fmt.Errorf("rope theta %v: must be positive", c.RopeTheta)
+		return bad("rope_theta", "%v: must be positive", c.RopeTheta)
 	case !(c.NormEps > 0):
-		return fmt.Errorf("norm eps %v: must be positive", c.NormEps)
+		return bad("norm_eps", "%v: must be positive", c.NormEps)
 	}
-	return c.ConnConfig().Validate()
+	return c.Config.Validate()
 }
 
 // FLOPsPerToken estimates training FLOPs per token (forward + backward):

@@ -17,7 +17,7 @@ func TestHCEqualsResidualAtInit(t *testing.T) {
 	res := tinyConfig()
 	res.InitStd = 0.02
 	hc := res
-	hc.Conn, hc.Streams, hc.Contract = hyper.HC, 4, "mean"
+	hc.Kind, hc.Streams, hc.Contract = hyper.HC, 4, "mean"
 	B := 2
 	mr, err := New(res, B)
 	if err != nil {
@@ -61,19 +61,19 @@ func TestConnectionModelGradients(t *testing.T) {
 		contract string
 		sinkhorn string
 		eps      float32
-		fixed    string
+		fixed    hyper.Fixed
 		perturb  float64
 	}{
-		{hyper.HC, 2, "sum", "paper", 0, "", 0.1},
-		{hyper.HC, 4, "learned", "paper", 0, "", 0.1},
-		{hyper.MHC, 4, "sum", "paper", 0, "", 0.3},
-		{hyper.MHC, 2, "sum", "deepseek", 1e-6, "", 0.3},
-		{hyper.MHC, 3, "mean", "paper", 0, "res", 0.3},
-		{hyper.MHCLite, 3, "sum", "paper", 0, "", 0.3},
+		{hyper.HC, 2, "sum", "paper", 0, hyper.Fixed{}, 0.1},
+		{hyper.HC, 4, "learned", "paper", 0, hyper.Fixed{}, 0.1},
+		{hyper.MHC, 4, "sum", "paper", 0, hyper.Fixed{}, 0.3},
+		{hyper.MHC, 2, "sum", "deepseek", 1e-6, hyper.Fixed{}, 0.3},
+		{hyper.MHC, 3, "mean", "paper", 0, hyper.Fixed{Res: true}, 0.3},
+		{hyper.MHCLite, 3, "sum", "paper", 0, hyper.Fixed{}, 0.3},
 	}
 	for _, c := range cases {
 		cfg := tinyConfig()
-		cfg.Conn, cfg.Streams, cfg.Contract = c.kind, c.n, c.contract
+		cfg.Kind, cfg.Streams, cfg.Contract = c.kind, c.n, c.contract
 		cfg.Sinkhorn, cfg.SinkhornEps, cfg.Fixed = c.sinkhorn, c.eps, c.fixed
 		label := fmt.Sprintf("%s n=%d %s %s fixed=%q", c.kind, c.n, c.contract, c.sinkhorn, c.fixed)
 		checkModelGradients(t, cfg, label, c.perturb)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/mhc-go/mhc/hyper"
 	"github.com/mhc-go/mhc/model"
 )
 
@@ -12,7 +13,7 @@ import (
 func Example() {
 	p := model.Presets["tiny"]
 	cfg := p.Config
-	cfg.Conn, cfg.Streams = "mhc", 4
+	cfg.Kind, cfg.Streams = hyper.MHC, 4
 	m, err := model.New(cfg, 2) // room for 2 sequences of cfg.Seq tokens
 	if err != nil {
 		panic(err)

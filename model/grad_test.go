@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -157,7 +158,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero layers", func(c *Config) { c.Layers = 0 }},
 		{"odd head dim", func(c *Config) { c.D, c.Heads = 12, 4 }},
 		{"residual with streams", func(c *Config) { c.Streams = 4 }},
-		{"unknown conn", func(c *Config) { c.Conn = hyper.Kind("xx") }},
+		{"unknown conn", func(c *Config) { c.Kind = hyper.Kind("xx") }},
 	}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("tiny preset invalid: %v", err)
@@ -165,8 +166,15 @@ func TestConfigValidate(t *testing.T) {
 	for _, tc := range cases {
 		c := good
 		tc.mod(&c)
-		if err := c.Validate(); err == nil {
+		err := c.Validate()
+		if err == nil {
 			t.Errorf("%s: Validate accepted %+v", tc.name, c)
+			continue
+		}
+		var me *FieldError
+		var he *hyper.FieldError
+		if !errors.As(err, &me) && !errors.As(err, &he) {
+			t.Errorf("%s: error %q is not a field error", tc.name, err)
 		}
 	}
 }
