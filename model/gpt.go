@@ -77,7 +77,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 		dnorm:  make([]float32, N*C), dgu: make([]float32, N*2*h), dact: make([]float32, N*h),
 	}
 	cos, sin := ropeTables(cfg)
-	hb := hyper.Builder{Cfg: cfg.ConnConfig(), C: C, MaxN: N, Store: s, Layers: 2 * cfg.Layers}
+	hb := hyper.Builder{Cfg: cfg.Config, C: C, MaxN: N, Store: s, Layers: 2 * cfg.Layers}
 	for l := 0; l < cfg.Layers; l++ {
 		p := fmt.Sprintf("blocks.%d", l)
 		ca, err := hb.New(p+".attn_conn", 2*l)
@@ -93,7 +93,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 		m.conns = append(m.conns, ca, cm)
 	}
 	var err error
-	if m.streams, err = hyper.NewStreams(cfg.ConnConfig(), C, N, s); err != nil {
+	if m.streams, err = hyper.NewStreams(cfg.Config, C, N, s); err != nil {
 		return nil, err
 	}
 	m.normF = newRMSNorm(s, "norm_f.weight", C, N, cfg.NormEps)
@@ -129,10 +129,42 @@ func (m *Model) NumParams() int { return m.Params.Numel() }
 // ForwardBackward the buffer holds dL/dlogits instead.
 func (m *Model) Logits() []float32 { return m.logits[:m.B*m.T*m.Cfg.Vocab] }
 
-// States returns the residual state entering each sublayer (index l) and
-// the top state (index 2L), each (B·T, n, C), from the last Forward. The
-// slices alias model buffers.
-func (m *Model) States() [][]float32 { return m.xs }
+// Config returns the architecture.
+func (m *Model) Config() Config { return m.Cfg }
+
+// Parameters returns the store holding the weights and their gradients.
+func (m *Model) Parameters() *param.Store { return m.Params }
+
+// MaxBatch is the most sequences one Forward may take.
+func (m *Model) MaxBatch() int { return m.MaxB }
+
+// MeanRes runs a forward pass on tokens (B, T) and OVERWRITES dst[l] (n·n
+// each, one per sublayer) with sublayer l's H_res averaged over the B·T
+// tokens, in the mHC paper's orientation (see hyper.ResMixer). It returns
+// false, leaving dst untouched, when the connection has no mixing matrix.
+func (m *Model) MeanRes(tokens []int32, B, T int, dst [][]float64) bool {
+	if len(m.conns) == 0 {
+		return false
+	}
+	if _, ok := m.conns[0].(hyper.ResMixer); !ok {
+		return false
+	}
+	m.Forward(tokens, B, T)
+	for l, c := range m.conns {
+		c.(hyper.ResMixer).MeanRes(dst[l], B*T)
+	}
+	return true
+}
+
+// Sublayer names sublayer i (0-based, forward order): its block (0-based)
+// and kind, "attn" or "mlp". Each block has an attention then an MLP
+// sublayer; their connections are blocks.B.attn_conn and blocks.B.mlp_conn.
+func Sublayer(i int) (block int, kind string) {
+	if i%2 == 0 {
+		return i / 2, "attn"
+	}
+	return i / 2, "mlp"
+}
 
 // Connections returns the connection of each sublayer, in forward order.
 func (m *Model) Connections() []hyper.Connection { return m.conns }

@@ -8,30 +8,53 @@ import (
 	"github.com/mhc-go/mhc/model"
 )
 
-// BenchmarkTrainStep times one optimizer step (forward, backward, clip,
-// AdamW) of the tiny preset per connection and reports tokens/s; allocs/op
-// must stay 0 (no per-step allocation in the hot path).
+// BenchmarkTrainStep times one real optimizer step (data, forward, backward,
+// clip, AdamW) of the tiny preset per connection and reports tokens/s.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, conn := range []hyper.Kind{hyper.Residual, hyper.HC, hyper.MHC} {
+	for _, conn := range []hyper.Kind{hyper.Residual, hyper.HC, hyper.MHC, hyper.MHCLite} {
 		b.Run(fmt.Sprintf("tiny/%s", conn), func(b *testing.B) {
-			p := model.Presets["tiny"]
-			cfg := p.Config
-			cfg.Conn = conn
-			if conn != hyper.Residual {
-				cfg.Streams = 4
-			}
-			run, err := NewSynthetic(cfg, p.Batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			step, N := run.Step, run.Tokens()
-			step()
+			tr := syntheticTrainer(b, conn, model.Presets["tiny"].Config, model.Presets["tiny"].Batch)
+			step(b, tr)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				step()
+				step(b, tr)
 			}
+			N := tr.Opts.Batch * tr.Opts.Accum * tr.Net.Config().Seq
 			b.ReportMetric(float64(N*b.N)/b.Elapsed().Seconds(), "tok/s")
 		})
+	}
+}
+
+// A whole training step allocates nothing, for every connection kind.
+func TestTrainStepAllocs(t *testing.T) {
+	for _, conn := range []hyper.Kind{hyper.Residual, hyper.HC, hyper.MHC, hyper.MHCLite} {
+		cfg := model.Presets["tiny"].Config
+		cfg.Seq, cfg.Layers = 32, 2 // small and quick: allocations do not depend on size
+		tr := syntheticTrainer(t, conn, cfg, 4)
+		tr.Opts.Accum = 2 // accumulation is part of the step
+		step(t, tr)
+		if n := testing.AllocsPerRun(3, func() { step(t, tr) }); n != 0 {
+			t.Errorf("%s: %v allocations per training step, want 0", conn, n)
+		}
+	}
+}
+
+func syntheticTrainer(tb testing.TB, conn hyper.Kind, cfg model.Config, batch int) *Trainer {
+	tb.Helper()
+	cfg.Kind = conn
+	if conn != hyper.Residual {
+		cfg.Streams = 4
+	}
+	tr, err := NewSynthetic(cfg, batch)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tr
+}
+
+func step(tb testing.TB, tr *Trainer) {
+	if _, err := tr.TrainStep(); err != nil {
+		tb.Fatal(err)
 	}
 }

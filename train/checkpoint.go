@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -44,24 +45,25 @@ type State struct {
 // + rename). state.json is written last and model.safetensors carries the
 // same step in its metadata, so a checkpoint torn by a crash is detected on
 // load instead of silently resumed.
-func SaveCheckpoint(dir string, m *model.Model, opt *AdamW, st State) error {
+func SaveCheckpoint(dir string, net Network, opt *AdamW, st State) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	st.Format = FormatVersion
 	meta := map[string]string{"format": "mhc", "version": strconv.Itoa(FormatVersion), "step": strconv.Itoa(st.Step)}
-	cfg, err := json.MarshalIndent(m.Cfg, "", "  ")
+	params := net.Parameters()
+	cfg, err := json.MarshalIndent(net.Config(), "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := writeFileAtomic(filepath.Join(dir, ConfigFile), append(cfg, '\n')); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
-	if err := safetensors.WriteFile(filepath.Join(dir, ModelFile), storeTensors(m.Params, "", m.Params.Data), meta); err != nil {
+	if err := safetensors.WriteFile(filepath.Join(dir, ModelFile), storeTensors(params, "", params.Data), meta); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	if opt != nil {
-		ts := append(storeTensors(m.Params, "m.", opt.M), storeTensors(m.Params, "v.", opt.V)...)
+		ts := append(storeTensors(params, "m.", opt.M), storeTensors(params, "v.", opt.V)...)
 		meta2 := map[string]string{"format": "mhc-adamw", "version": strconv.Itoa(FormatVersion),
 			"step": strconv.Itoa(st.Step), "adam_step": strconv.Itoa(opt.Step)}
 		if err := safetensors.WriteFile(filepath.Join(dir, OptimizerFile), ts, meta2); err != nil {
@@ -86,24 +88,13 @@ func storeTensors(s *param.Store, prefix string, buf []float32) []safetensors.Te
 	return out
 }
 
+// writeFileAtomic writes data to path with safetensors.WriteAtomic (temp
+// file, fsync, rename, directory sync).
 func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
+	return safetensors.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }
 
 // ReadConfig reads dir/config.json.

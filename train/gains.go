@@ -6,7 +6,6 @@ import (
 	"github.com/mhc-go/mhc/data"
 	"github.com/mhc-go/mhc/hyper"
 	"github.com/mhc-go/mhc/manifold"
-	"github.com/mhc-go/mhc/model"
 )
 
 // Probe measures the Amax gain instruments (mHC paper §3.1, §5.4) on a fixed
@@ -16,7 +15,7 @@ import (
 // and H_L···H_l (backward). The composites are products over sublayers, in
 // forward order.
 type Probe struct {
-	m      *model.Model
+	net    Network
 	inputs []int32
 	B      int
 	mats   [][]float64
@@ -24,59 +23,59 @@ type Probe struct {
 
 // Gains is one measurement, as logged to metrics.jsonl (kind "gains").
 type Gains struct {
-	Step int `json:"step"`
+	Step   int   `json:"step"`
+	Tokens int64 `json:"tokens"` // cumulative training tokens (set by the trainer)
 	// Per sublayer (2L entries): forward gain max_i|Σ_j H[i,j]|, backward
 	// gain max_j|Σ_i H[i,j]| and max_j|log Σ_i H[i,j]| of H_res.
-	Fwd, Bwd, LogCol []float64
+	Fwd    []float64 `json:"fwd"`
+	Bwd    []float64 `json:"bwd"`
+	LogCol []float64 `json:"log_col"`
 	// The same for the composites: CompFwd[l] is the forward gain of
 	// H_l···H_1, CompBwd[l] the backward gain of H_L···H_l.
-	CompFwd, CompBwd, CompLogCol []float64
+	CompFwd    []float64 `json:"comp_fwd"`
+	CompBwd    []float64 `json:"comp_bwd"`
+	CompLogCol []float64 `json:"comp_log_col"`
 	// Max over sublayers of the composite gains (the paper's headline number)
 	// and of the composite |log column sum| (which exposes attenuation that the
 	// max hides).
-	MaxCompFwd, MaxCompBwd, MaxCompLogCol float64
+	MaxCompFwd    float64 `json:"max_comp_fwd"`
+	MaxCompBwd    float64 `json:"max_comp_bwd"`
+	MaxCompLogCol float64 `json:"max_comp_log_col"`
 	// Matrices are the token-averaged H_res per sublayer, n·n row-major in the
 	// paper's orientation (row i forms output stream i).
-	Matrices [][]float64 `json:"-"`
+	Matrices [][]float64 `json:"h_res"`
 }
 
 // NewProbe picks the probe batch: the first B evaluation windows of tokens
-// (typically the validation stream). It returns nil when the model's
-// connection has no mixing matrix (the plain residual) or tokens is too short.
-func NewProbe(m *model.Model, tokens []int32, B int) *Probe {
-	if len(m.Connections()) == 0 {
+// (typically the validation stream). It returns nil when the network has no
+// stream-mixing matrix (the plain residual) or tokens is too short.
+func NewProbe(net Network, tokens []int32, B int) *Probe {
+	cfg := net.Config()
+	if cfg.Kind == hyper.Residual {
 		return nil
 	}
-	if _, ok := m.Connections()[0].(hyper.ResMixer); !ok {
-		return nil
-	}
-	B = min(B, m.MaxB)
-	offs, err := data.EvalWindows(tokens, m.Cfg.Seq, B)
+	B = min(B, net.MaxBatch())
+	offs, err := data.EvalWindows(tokens, cfg.Seq, B)
 	if err != nil || len(offs) == 0 {
 		return nil
 	}
-	p := &Probe{m: m, B: len(offs), inputs: make([]int32, len(offs)*m.Cfg.Seq)}
+	p := &Probe{net: net, B: len(offs), inputs: make([]int32, len(offs)*cfg.Seq)}
 	for i, o := range offs {
-		in, _ := data.Window(tokens, o, m.Cfg.Seq)
-		copy(p.inputs[i*m.Cfg.Seq:], in)
+		in, _ := data.Window(tokens, o, cfg.Seq)
+		copy(p.inputs[i*cfg.Seq:], in)
 	}
-	n := m.Cfg.Streams
-	for range m.Connections() {
-		p.mats = append(p.mats, make([]float64, n*n))
+	for range 2 * cfg.Layers {
+		p.mats = append(p.mats, make([]float64, cfg.Streams*cfg.Streams))
 	}
 	return p
 }
 
-// Measure runs a forward pass on the probe batch (overwriting the model's
+// Measure runs a forward pass on the probe batch (overwriting the network's
 // activations) and computes the gains.
 func (p *Probe) Measure(step int) Gains {
-	m := p.m
-	m.Forward(p.inputs, p.B, m.Cfg.Seq)
-	N := p.B * m.Cfg.Seq
-	for l, c := range m.Connections() {
-		c.(hyper.ResMixer).MeanRes(p.mats[l], N)
-	}
-	return AnalyzeGains(step, p.mats, m.Cfg.Streams)
+	cfg := p.net.Config()
+	p.net.MeanRes(p.inputs, p.B, cfg.Seq, p.mats)
+	return AnalyzeGains(step, p.mats, cfg.Streams)
 }
 
 // AnalyzeGains computes the instruments from per-sublayer matrices.
@@ -93,12 +92,4 @@ func AnalyzeGains(step int, mats [][]float64, n int) Gains {
 		g.Matrices = append(g.Matrices, append([]float64(nil), m...))
 	}
 	return g
-}
-
-// Record is the metrics.jsonl object for g.
-func (g Gains) Record() map[string]any {
-	return map[string]any{"kind": "gains", "step": g.Step,
-		"fwd": g.Fwd, "bwd": g.Bwd, "log_col": g.LogCol,
-		"comp_fwd": g.CompFwd, "comp_bwd": g.CompBwd, "comp_log_col": g.CompLogCol,
-		"max_comp_fwd": g.MaxCompFwd, "max_comp_bwd": g.MaxCompBwd, "max_comp_log_col": g.MaxCompLogCol}
 }

@@ -24,7 +24,21 @@ func ParseSchedule(s string) (Schedule, error) {
 	case StepDecay, Cosine, Constant:
 		return Schedule(s), nil
 	}
-	return "", fmt.Errorf("--schedule %q: want step, cosine or constant", s)
+	return "", &FieldError{"schedule", fmt.Sprintf("%q: want step, cosine or constant", s)}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Schedule) MarshalText() ([]byte, error) { return []byte(s), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler (and so flag.TextVar):
+// it accepts only the known schedules.
+func (s *Schedule) UnmarshalText(b []byte) error {
+	v, err := ParseSchedule(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
 }
 
 // LR returns the learning rate for step (0-based) of total steps: linear

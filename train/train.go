@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mhc-go/mhc/data"
-	"github.com/mhc-go/mhc/model"
 )
 
 // Options are the optimisation hyper-parameters of a run. They are saved in
@@ -42,138 +41,158 @@ func DefaultOptions() Options {
 		EvalEvery: 200, EvalWindows: 64, CkptEvery: 500, GainsEvery: 25}
 }
 
-// Validate reports the first bad option, naming its flag.
+// FieldError reports an invalid option. Field is its name in state.json's
+// options, so that a command line can name the flag that set it.
+type FieldError struct{ Field, Problem string }
+
+func (e *FieldError) Error() string { return "train: " + e.Field + " " + e.Problem }
+
+// Validate reports the first bad option as a *FieldError.
 func (o Options) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &FieldError{field, fmt.Sprintf(format, args...)}
+	}
 	switch {
 	case o.Steps < 1:
-		return fmt.Errorf("--steps %d: must be at least 1", o.Steps)
+		return bad("steps", "%d: must be at least 1", o.Steps)
 	case o.Batch < 1:
-		return fmt.Errorf("--batch %d: must be at least 1", o.Batch)
+		return bad("batch", "%d: must be at least 1", o.Batch)
 	case o.Accum < 1:
-		return fmt.Errorf("--accum %d: must be at least 1", o.Accum)
+		return bad("accum", "%d: must be at least 1", o.Accum)
 	case !(o.LR > 0) || math.IsInf(o.LR, 0):
-		return fmt.Errorf("--lr %v: must be a positive number", o.LR)
+		return bad("lr", "%v: must be a positive number", o.LR)
 	case o.Warmup < 0:
-		return fmt.Errorf("--warmup %d: must not be negative", o.Warmup)
-	case o.WeightDecay < 0:
-		return fmt.Errorf("--weight-decay %v: must not be negative", o.WeightDecay)
-	case !(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1):
-		return fmt.Errorf("--beta1/--beta2: must be in [0, 1)")
+		return bad("warmup", "%d: must not be negative", o.Warmup)
+	case !(o.WeightDecay >= 0):
+		return bad("weight_decay", "%v: must not be negative", o.WeightDecay)
+	case !(o.Beta1 >= 0 && o.Beta1 < 1):
+		return bad("beta1", "%v: must be in [0, 1)", o.Beta1)
+	case !(o.Beta2 >= 0 && o.Beta2 < 1):
+		return bad("beta2", "%v: must be in [0, 1)", o.Beta2)
 	case !(o.Eps > 0):
-		return fmt.Errorf("adam eps %v: must be positive", o.Eps)
-	case o.Clip < 0:
-		return fmt.Errorf("--clip %v: must not be negative", o.Clip)
-	case o.EvalEvery < 0 || o.CkptEvery < 0 || o.EvalWindows < 0 || o.GainsEvery < 0:
-		return fmt.Errorf("--eval-every, --eval-windows, --ckpt-every and --gains-every must not be negative")
+		return bad("eps", "%v: must be positive", o.Eps)
+	case !(o.Clip >= 0):
+		return bad("clip", "%v: must not be negative", o.Clip)
+	case o.EvalEvery < 0:
+		return bad("eval_every", "%d: must not be negative", o.EvalEvery)
+	case o.EvalWindows < 0:
+		return bad("eval_windows", "%d: must not be negative", o.EvalWindows)
+	case o.CkptEvery < 0:
+		return bad("ckpt_every", "%d: must not be negative", o.CkptEvery)
+	case o.GainsEvery < 0:
+		return bad("gains_every", "%d: must not be negative", o.GainsEvery)
 	}
 	_, err := ParseSchedule(string(o.Schedule))
 	return err
 }
 
-// Trainer owns one training run's mutable state.
+// Trainer owns one training run's mutable state: the network, the
+// optimizer, the data stream and the step count. Run (the run API) builds
+// one; use a Trainer directly to drive a Network of your own.
 type Trainer struct {
-	Model      *model.Model
+	Net        Network
 	Opt        *AdamW
 	Opts       Options
 	Loader     *data.Loader
-	Val        []int32 // validation token stream (may be nil)
-	Step       int     // optimizer steps completed
-	TokensSeen int64
+	Val        []int32  // validation token stream (may be nil)
+	Sync       GradSync // nil: a single process (see GradSync)
+	Step       int      // optimizer steps completed
+	TokensSeen int64    // training tokens consumed, all micro-batches of all steps
 
 	inputs, targets []int32
 	evalOffs        []int
 	probe           *Probe
 }
 
-// StepResult describes one optimizer step.
-type StepResult struct {
-	Step     int     `json:"step"` // 1-based number of the step just done
-	Loss     float64 `json:"loss"` // mean training loss over the step's micro-batches
-	LR       float64 `json:"lr"`
-	GradNorm float64 `json:"grad_norm"` // before clipping
-	Tokens   int     `json:"tokens"`    // tokens processed in this step
-}
-
-// NewTrainer prepares a run. The model must be built for at least opts.Batch
-// sequences and the loader must yield (opts.Batch, model Seq) batches.
-func NewTrainer(m *model.Model, loader *data.Loader, val []int32, opts Options) (*Trainer, error) {
+// NewTrainer prepares a run. The network must take at least opts.Batch
+// sequences and the loader must yield (opts.Batch, Seq) batches.
+func NewTrainer(net Network, loader *data.Loader, val []int32, opts Options) (*Trainer, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if loader.Batch() != opts.Batch || loader.Seq() != m.Cfg.Seq || opts.Batch > m.MaxB {
-		return nil, fmt.Errorf("train: loader %dx%d does not match batch %d, seq %d", loader.Batch(), loader.Seq(), opts.Batch, m.Cfg.Seq)
+	cfg := net.Config()
+	if loader.Batch() != opts.Batch || loader.Seq() != cfg.Seq || opts.Batch > net.MaxBatch() {
+		return nil, fmt.Errorf("train: loader %dx%d does not match batch %d, seq %d (network takes up to %d sequences)",
+			loader.Batch(), loader.Seq(), opts.Batch, cfg.Seq, net.MaxBatch())
 	}
-	t := &Trainer{Model: m, Opts: opts, Loader: loader, Val: val,
-		Opt:    NewAdamW(m.Params, float32(opts.Beta1), float32(opts.Beta2), float32(opts.Eps), float32(opts.WeightDecay)),
-		inputs: make([]int32, opts.Batch*m.Cfg.Seq), targets: make([]int32, opts.Batch*m.Cfg.Seq)}
-	if len(val) > m.Cfg.Seq && opts.EvalWindows > 0 {
-		offs, err := data.EvalWindows(val, m.Cfg.Seq, opts.EvalWindows)
+	t := &Trainer{Net: net, Opts: opts, Loader: loader, Val: val,
+		Opt:    NewAdamW(net.Parameters(), float32(opts.Beta1), float32(opts.Beta2), float32(opts.Eps), float32(opts.WeightDecay)),
+		inputs: make([]int32, opts.Batch*cfg.Seq), targets: make([]int32, opts.Batch*cfg.Seq)}
+	if len(val) > cfg.Seq && opts.EvalWindows > 0 {
+		offs, err := data.EvalWindows(val, cfg.Seq, opts.EvalWindows)
 		if err != nil {
-			return nil, fmt.Errorf("validation split: %w", err)
+			return nil, fmt.Errorf("train: validation split: %w", err)
 		}
 		t.evalOffs = offs
 	}
 	if opts.GainsEvery > 0 {
 		src := val
-		if len(src) <= m.Cfg.Seq {
+		if len(src) <= cfg.Seq {
 			src = nil
 		}
-		t.probe = NewProbe(m, src, 4)
+		t.probe = NewProbe(net, src, 4)
 	}
 	return t, nil
 }
 
-// TrainStep runs one optimizer step: Accum micro-batches of forward/backward
-// with gradient accumulation, global-norm clipping, and an AdamW update at
-// the scheduled learning rate.
-func (t *Trainer) TrainStep() (StepResult, error) {
-	m, o := t.Model, t.Opts
-	m.Params.ZeroGrad()
+// TrainStep runs one optimizer step: Accum micro-batches of forward and
+// backward accumulating gradients, the gradient-sync point, global-norm
+// clipping, and an AdamW update at the scheduled learning rate. The record's
+// TokPerS is left 0 (Run times steps).
+func (t *Trainer) TrainStep() (StepRecord, error) {
+	o, T, grads := t.Opts, t.Net.Config().Seq, t.Net.Parameters()
+	grads.ZeroGrad()
 	var loss float64
-	for range o.Accum {
+	for range o.Accum { // micro-steps: each adds 1/Accum of its mean-loss gradient
 		if err := t.Loader.Next(t.inputs, t.targets); err != nil {
-			return StepResult{}, err
+			return StepRecord{}, err
 		}
-		loss += m.ForwardBackward(t.inputs, t.targets, o.Batch, m.Cfg.Seq, 1/float32(o.Accum))
+		loss += t.Net.ForwardBackward(t.inputs, t.targets, o.Batch, T, 1/float32(o.Accum))
 	}
 	loss /= float64(o.Accum)
+	if t.Sync != nil { // gradient-sync point: all workers end with the same gradient
+		var err error
+		if loss, err = t.Sync.SyncGrads(grads.Grad, loss); err != nil {
+			return StepRecord{}, fmt.Errorf("train: step %d: gradient sync: %w", t.Step+1, err)
+		}
+	}
 	norm := t.Opt.ClipGrad(o.Clip)
 	lr := LR(o.Schedule, o.LR, t.Step, o.Warmup, o.Steps)
 	t.Opt.Update(lr)
 	t.Step++
-	tokens := o.Accum * o.Batch * m.Cfg.Seq
-	t.TokensSeen += int64(tokens)
+	t.TokensSeen += int64(o.Accum * o.Batch * T)
+	r := StepRecord{Step: t.Step, Loss: loss, LR: lr, GradNorm: norm, Tokens: t.TokensSeen}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return StepResult{Step: t.Step, Loss: loss, LR: lr, GradNorm: norm, Tokens: tokens},
-			fmt.Errorf("step %d: loss is %v (diverged; lower --lr or raise --warmup)", t.Step, loss)
+		return r, fmt.Errorf("train: step %d: loss is %v (diverged; lower the learning rate or lengthen the warmup)", t.Step, loss)
 	}
-	return StepResult{Step: t.Step, Loss: loss, LR: lr, GradNorm: norm, Tokens: tokens}, nil
+	return r, nil
 }
 
 // Evaluate returns the mean validation loss (nats/token) over the evaluation
 // windows, or NaN when there is no validation data.
 func (t *Trainer) Evaluate() float64 {
-	return Evaluate(t.Model, t.Val, t.evalOffs, t.inputs, t.targets)
+	return Evaluate(t.Net, t.Val, t.evalOffs, t.inputs, t.targets)
 }
 
-// Evaluate computes the mean loss of m over the windows of tokens starting at
-// offs (see data.EvalWindows), batching up to m.MaxB windows per forward.
-// inputs and targets are scratch of at least MaxB·Seq tokens. NaN if offs is empty.
-func Evaluate(m *model.Model, tokens []int32, offs []int, inputs, targets []int32) float64 {
+// Evaluate computes the mean loss of net over the windows of tokens starting
+// at offs (see data.EvalWindows), batching up to MaxBatch windows per
+// forward. inputs and targets are scratch of at least MaxBatch·Seq tokens.
+// NaN if offs is empty.
+func Evaluate(net Network, tokens []int32, offs []int, inputs, targets []int32) float64 {
 	if len(offs) == 0 {
 		return math.NaN()
 	}
-	T := m.Cfg.Seq
+	T, maxB := net.Config().Seq, net.MaxBatch()
 	var sum float64
-	for i := 0; i < len(offs); i += m.MaxB {
-		B := min(m.MaxB, len(offs)-i)
+	for i := 0; i < len(offs); i += maxB {
+		B := min(maxB, len(offs)-i)
 		for b := range B {
 			in, tg := data.Window(tokens, offs[i+b], T)
 			copy(inputs[b*T:], in)
 			copy(targets[b*T:], tg)
 		}
-		m.Forward(inputs, B, T)
-		sum += m.Loss(targets[:B*T]) * float64(B)
+		net.Forward(inputs, B, T)
+		sum += net.Loss(targets[:B*T]) * float64(B)
 	}
 	return sum / float64(len(offs))
 }
@@ -192,7 +211,7 @@ func (t *Trainer) State(tokenizer, dataSpec string) (State, error) {
 func (t *Trainer) Restore(st State) error {
 	var ls data.LoaderState
 	if err := json.Unmarshal(st.Loader, &ls); err != nil {
-		return fmt.Errorf("loader state: %w", err)
+		return fmt.Errorf("train: loader state: %w", err)
 	}
 	if err := t.Loader.Restore(ls); err != nil {
 		return err
@@ -203,19 +222,21 @@ func (t *Trainer) Restore(st State) error {
 
 // Hooks receive progress from Run. Any may be nil.
 type Hooks struct {
-	OnStep  func(r StepResult, elapsed time.Duration)
-	OnEval  func(step int, valLoss float64)
+	OnStep  func(r StepRecord)
+	OnEval  func(r EvalRecord)
 	OnGains func(g Gains)
 }
 
-// Run trains until Opts.Steps steps are done or ctx is cancelled, appending
-// metrics to dir/metrics.jsonl, evaluating every EvalEvery steps, and saving a
-// checkpoint every CkptEvery steps, at the end, on cancellation and on
-// divergence (so no work is lost). save is called to write checkpoints.
-func (t *Trainer) Run(ctx context.Context, metrics *Metrics, save func() error, hooks Hooks) error {
-	start := time.Now()
-	last := start
-	for t.Step < t.Opts.Steps {
+// Run trains until step until (at most Opts.Steps) is done or ctx is cancelled, appending
+// records to metrics (nil: none), evaluating every EvalEvery steps, probing
+// the gains every GainsEvery steps, and calling save every CkptEvery steps,
+// at the end and on cancellation (so no work is lost). On divergence it
+// returns the error without saving, so the last good checkpoint stays.
+func (t *Trainer) Run(ctx context.Context, until int, metrics *Metrics, save func() error, hooks Hooks) error {
+	o := t.Opts
+	until = min(until, o.Steps)
+	last := time.Now()
+	for t.Step < until {
 		if ctx.Err() != nil {
 			if err := save(); err != nil {
 				return err
@@ -224,42 +245,42 @@ func (t *Trainer) Run(ctx context.Context, metrics *Metrics, save func() error, 
 		}
 		r, err := t.TrainStep()
 		now := time.Now()
-		dt := now.Sub(last)
+		r.TokPerS = float64(o.Accum*o.Batch*t.Net.Config().Seq) / now.Sub(last).Seconds()
 		last = now
-		rec := map[string]any{"kind": "train", "step": r.Step, "loss": r.Loss, "lr": r.LR,
-			"grad_norm": r.GradNorm, "tokens": t.TokensSeen, "tok_per_s": float64(r.Tokens) / dt.Seconds()}
-		if merr := metrics.Write(rec); merr != nil {
+		if merr := metrics.Write(r); merr != nil {
 			return merr
 		}
 		if err != nil {
 			return err // diverged: do not overwrite the last good checkpoint with NaN weights
 		}
 		if hooks.OnStep != nil {
-			hooks.OnStep(r, now.Sub(start))
+			hooks.OnStep(r)
 		}
-		if t.Opts.EvalEvery > 0 && (t.Step%t.Opts.EvalEvery == 0 || t.Step == t.Opts.Steps) && len(t.evalOffs) > 0 {
-			v := t.Evaluate()
-			if err := metrics.Write(map[string]any{"kind": "eval", "step": t.Step, "val_loss": v}); err != nil {
+		if o.EvalEvery > 0 && (t.Step%o.EvalEvery == 0 || t.Step == o.Steps) && len(t.evalOffs) > 0 {
+			e := EvalRecord{Step: t.Step, Tokens: t.TokensSeen, ValLoss: t.Evaluate()}
+			if err := metrics.Write(e); err != nil {
 				return err
 			}
 			if hooks.OnEval != nil {
-				hooks.OnEval(t.Step, v)
+				hooks.OnEval(e)
 			}
 		}
-		if t.probe != nil && (t.Step%t.Opts.GainsEvery == 0 || t.Step == t.Opts.Steps || t.Step == 1) {
+		if t.probe != nil && (t.Step%o.GainsEvery == 0 || t.Step == o.Steps || t.Step == 1) {
 			g := t.probe.Measure(t.Step)
-			if err := metrics.Write(g.Record()); err != nil {
+			g.Tokens = t.TokensSeen
+			if err := metrics.Write(g); err != nil {
 				return err
 			}
 			if hooks.OnGains != nil {
 				hooks.OnGains(g)
 			}
 		}
-		if t.Opts.CkptEvery > 0 && t.Step%t.Opts.CkptEvery == 0 && t.Step < t.Opts.Steps {
+		if o.CkptEvery > 0 && t.Step%o.CkptEvery == 0 && t.Step < until {
 			if err := save(); err != nil {
 				return err
 			}
 		}
+		last = time.Now() // evaluation and checkpoints are not training time
 	}
 	return save()
 }

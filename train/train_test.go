@@ -1,9 +1,12 @@
 package train
 
 import (
+	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,7 +55,7 @@ func testOptions() Options {
 	return o
 }
 
-func steps(t *testing.T, tr *Trainer, n int) []float64 {
+func trainSteps(t *testing.T, tr *Trainer, n int) []float64 {
 	t.Helper()
 	var out []float64
 	for range n {
@@ -65,55 +68,135 @@ func steps(t *testing.T, tr *Trainer, n int) []float64 {
 	return out
 }
 
-// Same seed → bit-identical loss sequence; stopping, checkpointing and
-// resuming continues bit-identically.
+// testSpec is a small run on a repetitive text file in a fresh directory.
+func testSpec(t *testing.T, opts Options) Spec {
+	t.Helper()
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus.txt")
+	text := strings.Repeat("the quick brown fox jumps over the lazy dog. ", 400)
+	if err := os.WriteFile(corpus, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return Spec{Dir: filepath.Join(dir, "run"), Config: smallConfig(), Options: opts, Data: corpus, Tokenizer: "byte"}
+}
+
+// train runs r for n steps (or until stop returns true after a step) and
+// returns the losses of the steps it did.
+func train(t *testing.T, r *Run, n int, stop func(step int) bool) []float64 {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var losses []float64
+	err := r.TrainSteps(ctx, n, Hooks{OnStep: func(s StepRecord) {
+		losses = append(losses, s.Loss)
+		if stop != nil && stop(s.Step) {
+			cancel()
+		}
+	}})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	return losses
+}
+
+// Same seed → bit-identical losses and weights; a run stopped (by reaching
+// its step count, or cancelled) and resumed continues bit-identically.
 func TestDeterminismAndExactResume(t *testing.T) {
 	opts := testOptions()
-	opts.Accum = 2
-	a := steps(t, newRun(t, opts), 8)
-	b := steps(t, newRun(t, opts), 8)
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("same seed, step %d: loss %v vs %v", i+1, a[i], b[i])
+	opts.Accum, opts.GainsEvery = 2, 3
+	run := func(spec Spec) ([]float64, []float32) {
+		r, err := Start(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		return train(t, r, 100, nil), r.Model().Params.Data
+	}
+	a, wa := run(testSpec(t, opts))
+	b, wb := run(testSpec(t, opts))
+	if !slices.Equal(a, b) || !slices.Equal(wa, wb) {
+		t.Fatalf("same seed, different runs:\n%v\n%v", a, b)
+	}
+	for _, how := range []string{"steps", "cancel"} {
+		spec := testSpec(t, opts)
+		r, err := Start(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []float64
+		if how == "steps" {
+			got = train(t, r, 3, nil)
+		} else {
+			got = train(t, r, 100, func(step int) bool { return step == 3 })
+		}
+		r.Close()
+		r, err = Resume(spec.Dir, Continue{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Step() != 3 || !r.Resumed() {
+			t.Fatalf("%s: resumed at step %d", how, r.Step())
+		}
+		got = append(got, train(t, r, 100, nil)...)
+		r.Close()
+		if !slices.Equal(a, got) || !slices.Equal(wa, r.Model().Params.Data) {
+			t.Fatalf("%s: resumed run differs:\n got %v\nwant %v", how, got, a)
+		}
+		// The metrics read back as one uninterrupted run.
+		lg, err := ReadMetrics(spec.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lg.Steps) != opts.Steps || lg.Steps[opts.Steps-1].Tokens != int64(opts.Steps*opts.Accum*opts.Batch*smallConfig().Seq) {
+			t.Fatalf("%s: metrics %+v", how, lg.Steps)
+		}
+		for i, s := range lg.Steps {
+			if s.Step != i+1 || s.Loss != a[i] {
+				t.Fatalf("%s: metrics step %d: %+v, want loss %v", how, i+1, s, a[i])
+			}
 		}
 	}
+}
 
-	dir := t.TempDir()
-	tr := newRun(t, opts)
-	first := steps(t, tr, 4)
-	st, err := tr.State("byte", "test")
+// Start and Resume refuse what cannot work, naming the problem.
+func TestRunErrors(t *testing.T) {
+	opts := testOptions()
+	opts.Steps = 2
+	spec := testSpec(t, opts)
+	r, err := Start(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := SaveCheckpoint(dir, tr.Model, tr.Opt, st); err != nil {
-		t.Fatal(err)
+	train(t, r, 100, nil)
+	r.Close()
+	if _, err := Start(spec); !errors.Is(err, ErrRunExists) {
+		t.Errorf("Start on an existing run: %v", err)
 	}
-	m2, err := LoadModel(dir, opts.Batch)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := Resume(spec.Dir, Continue{}); !errors.Is(err, ErrRunDone) {
+		t.Errorf("Resume of a finished run: %v", err)
 	}
-	st2, err := ReadState(dir)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := Resume(spec.Dir, Continue{Steps: 4, Data: "gostd"}); err == nil || !strings.Contains(err.Error(), "differs") {
+		t.Errorf("Resume on other data: %v", err)
 	}
-	toks := corpusTokens()
-	loader, _ := data.NewLoader(toks, opts.Batch, m2.Cfg.Seq, 12345) // seed is overwritten by Restore
-	tr2, err := NewTrainer(m2, loader, toks[:600], st2.Options)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := Resume(t.TempDir(), Continue{}); err == nil {
+		t.Error("Resume of an empty directory succeeded")
 	}
-	if err := LoadOptimizer(dir, tr2.Opt, m2.Params); err != nil {
-		t.Fatal(err)
+	bad := testSpec(t, opts)
+	bad.Config.Heads = 3
+	var fe *model.FieldError
+	if _, err := Start(bad); !errors.As(err, &fe) || fe.Field != "d_model" {
+		t.Errorf("Start with d_model 32, heads 3: %v", err)
 	}
-	if err := tr2.Restore(st2); err != nil {
-		t.Fatal(err)
+	bad = testSpec(t, opts)
+	bad.Options.LR = -1
+	var oe *FieldError
+	if _, err := Start(bad); !errors.As(err, &oe) || oe.Field != "lr" {
+		t.Errorf("Start with lr -1: %v", err)
 	}
-	rest := steps(t, tr2, 4)
-	got := append(first, rest...)
-	for i := range a {
-		if a[i] != got[i] {
-			t.Fatalf("resumed run, step %d: loss %v, uninterrupted %v", i+1, got[i], a[i])
-		}
+	bad = testSpec(t, opts)
+	bad.Data = filepath.Join(t.TempDir(), "missing.txt")
+	if _, err := Start(bad); err == nil || !strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("Start on a missing corpus: %v", err)
 	}
 }
 
@@ -122,7 +205,7 @@ func TestLossDecreases(t *testing.T) {
 	opts.Steps, opts.Warmup = 60, 5
 	tr := newRun(t, opts)
 	v0 := tr.Evaluate()
-	l := steps(t, tr, 60)
+	l := trainSteps(t, tr, 60)
 	v1 := tr.Evaluate()
 	if !(l[len(l)-1] < 0.6*l[0]) || !(v1 < 0.6*v0) {
 		t.Fatalf("loss did not drop: train %.3f → %.3f, val %.3f → %.3f", l[0], l[len(l)-1], v0, v1)
@@ -140,7 +223,7 @@ func TestCheckpointErrors(t *testing.T) {
 	opts := testOptions()
 	tr := newRun(t, opts)
 	st, _ := tr.State("byte", "test")
-	if err := SaveCheckpoint(dir, tr.Model, tr.Opt, st); err != nil {
+	if err := SaveCheckpoint(dir, tr.Net, tr.Opt, st); err != nil {
 		t.Fatal(err)
 	}
 	// A config that does not match the weights.

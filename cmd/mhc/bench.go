@@ -77,7 +77,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 					return badErr(fmt.Errorf("--conn: %w", err))
 				}
 				cfg := p.Config
-				cfg.Conn = k
+				cfg.Kind = k
 				if k != hyper.Residual {
 					cfg.Streams = *streams
 				}
@@ -104,26 +104,35 @@ type benchResult struct {
 	allocs             uint64
 }
 
-// benchTrain times full optimizer steps (forward, backward, clip, AdamW) on
-// random tokens and reports the median.
+// benchTrain times real optimizer steps (train.Trainer.TrainStep: data,
+// forward, backward, clip, AdamW) on random tokens and reports the median.
 func benchTrain(cfg model.Config, batch, steps int) (benchResult, error) {
-	run, err := train.NewSynthetic(cfg, batch)
+	tr, err := train.NewSynthetic(cfg, batch)
 	if err != nil {
 		return benchResult{}, err
 	}
-	step, N := run.Step, run.Tokens()
-	step()
-	step()
+	step := func() error {
+		_, err := tr.TrainStep()
+		return err
+	}
+	for range 2 { // warm-up
+		if err := step(); err != nil {
+			return benchResult{}, err
+		}
+	}
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	times := make([]float64, steps)
 	for i := range times {
 		t := time.Now()
-		step()
+		if err := step(); err != nil {
+			return benchResult{}, err
+		}
 		times[i] = time.Since(t).Seconds()
 	}
 	runtime.ReadMemStats(&ms1)
 	slices.Sort(times)
 	med := times[len(times)/2]
+	N := batch * cfg.Seq
 	return benchResult{tokPerS: float64(N) / med, msPerStep: med * 1e3, allocs: (ms1.Mallocs - ms0.Mallocs) / uint64(steps)}, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/mhc-go/mhc/hyper"
 	"github.com/mhc-go/mhc/manifold"
+	"github.com/mhc-go/mhc/model"
 	"github.com/mhc-go/mhc/report"
 	"github.com/mhc-go/mhc/train"
 )
@@ -33,11 +33,12 @@ func runGains(args []string, stdout, stderr io.Writer) error {
 	if *probe < 1 {
 		return bad("--probe %d: must be at least 1", *probe)
 	}
-	m, tok, st, err := openCheckpoint(*ckpt, *probe)
+	ck, err := openCheckpoint(*ckpt, *probe)
 	if err != nil {
 		return err
 	}
-	if m.Cfg.Conn == hyper.Residual || len(m.Connections()) == 0 {
+	m, st := ck.Model, ck.State
+	if m.Cfg.Kind == hyper.Residual || len(m.Connections()) == 0 {
 		return bad("checkpoint %s uses the plain residual: gains need a model trained with --conn hc/mhc/mhc-lite", *ckpt)
 	}
 	L, n := len(m.Connections()), m.Cfg.Streams
@@ -53,18 +54,19 @@ func runGains(args []string, stdout, stderr io.Writer) error {
 		return bad("--out %s: not a directory", dir)
 	}
 
-	name, _, trainTok, valTok, err := loadTokens(*spec, st, tok)
+	d, err := loadData(*spec, ck)
 	if err != nil {
 		return err
 	}
-	tokens, split := valTok, "val"
+	name := d.Spec
+	tokens, split := d.Val, "val"
 	if len(tokens) < m.Cfg.Seq+1 {
-		tokens, split = trainTok, "train"
+		tokens, split = d.Train, "train"
 	}
 	p := train.NewProbe(m, tokens, *probe)
 	if p == nil {
 		if _, ok := m.Connections()[0].(hyper.ResMixer); !ok {
-			return bad("checkpoint %s: connection %s has no stream-mixing matrix: gains need --conn hc/mhc/mhc-lite", *ckpt, m.Cfg.Conn)
+			return bad("checkpoint %s: connection %s has no stream-mixing matrix: gains need --conn hc/mhc/mhc-lite", *ckpt, m.Cfg.Kind)
 		}
 		return bad("--data %s: shorter than one window of %d tokens", name, m.Cfg.Seq+1)
 	}
@@ -73,16 +75,20 @@ func runGains(args []string, stdout, stderr io.Writer) error {
 	composite := bwd[0] // H_L···H_1
 
 	gainsPNG, hresPNG := filepath.Join(dir, "gains.png"), filepath.Join(dir, "hres.png")
-	if err := plotGains(gainsPNG, hresPNG, g, composite, picked, n, string(m.Cfg.Conn), st.Step); err != nil {
+	if err := plotGains(gainsPNG, hresPNG, g, composite, picked, n, string(m.Cfg.Kind), st.Step); err != nil {
 		return err
 	}
 
 	if *asJSON {
-		rec := g.Record()
-		rec["conn"], rec["streams"], rec["sublayers"] = string(m.Cfg.Conn), n, L
-		rec["matrices"], rec["composite"] = g.Matrices, composite
-		rec["files"] = []string{gainsPNG, hresPNG}
-		b, err := json.Marshal(jsonSafe(rec))
+		b, err := train.AppendJSON(nil, struct {
+			Kind      string `json:"kind"`
+			Conn      string `json:"conn"`
+			Streams   int    `json:"streams"`
+			Sublayers int    `json:"sublayers"`
+			train.Gains
+			Composite []float64 `json:"composite"`
+			Files     []string  `json:"files"`
+		}{"gains", string(m.Cfg.Kind), n, L, g, composite, []string{gainsPNG, hresPNG}})
 		if err != nil {
 			return err
 		}
@@ -90,7 +96,7 @@ func runGains(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Amax gains: conn %s, %d streams, %d sublayers, step %d, probe %d×%d tokens (%s %s)\n",
-		m.Cfg.Conn, n, L, st.Step, p.B, m.Cfg.Seq, name, split)
+		m.Cfg.Kind, n, L, st.Step, p.B, m.Cfg.Seq, name, split)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "sublayer\tblock\tkind\tfwd\tbwd\tmax|log colsum|\tcomp fwd\tcomp bwd\t")
 	for l := range L {
@@ -132,13 +138,10 @@ func plotGains(gainsPNG, hresPNG string, g train.Gains, composite []float64, pic
 	return report.Heatmaps(hresPNG, title, mats, n, titles)
 }
 
-// sublayer returns the block (1-based) and kind of 1-based sublayer l: each
-// block has an attention then an MLP sublayer.
+// sublayer returns the 1-based block and the kind of 1-based sublayer l.
 func sublayer(l int) (block int, kind string) {
-	if l%2 == 1 {
-		return (l + 1) / 2, "attn"
-	}
-	return l / 2, "mlp"
+	b, kind := model.Sublayer(l - 1)
+	return b + 1, kind
 }
 
 // parseLayers turns a --layers list of 1-based sublayer indices, "first",
@@ -184,35 +187,4 @@ func fmtGain(v float64) string {
 		return strconv.FormatFloat(v, 'e', 3, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 4, 64)
-}
-
-// jsonSafe replaces NaN and ±Inf (which JSON lacks) by null in the float64
-// values, slices and slices of slices of rec.
-func jsonSafe(rec map[string]any) map[string]any {
-	fix := func(xs []float64) any {
-		a := make([]any, len(xs))
-		for i, x := range xs {
-			if !math.IsNaN(x) && !math.IsInf(x, 0) {
-				a[i] = x
-			}
-		}
-		return a
-	}
-	for k, v := range rec {
-		switch v := v.(type) {
-		case float64:
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				rec[k] = nil
-			}
-		case []float64:
-			rec[k] = fix(v)
-		case [][]float64:
-			a := make([]any, len(v))
-			for i, xs := range v {
-				a[i] = fix(xs)
-			}
-			rec[k] = a
-		}
-	}
-	return rec
 }

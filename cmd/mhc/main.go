@@ -20,6 +20,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/mhc-go/mhc/hyper"
+	"github.com/mhc-go/mhc/model"
+	"github.com/mhc-go/mhc/train"
 )
 
 // usageError marks bad input: reported in one line, exit status 2.
@@ -96,7 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 var errInterrupted = errors.New("interrupted; checkpoint saved")
 
-// newFlags returns a FlagSet whose parse errors are one line and exit 2.
+// newFlags returns a FlagSet whose parse errors are one line and exit 2, and
+// whose -h output goes to stderr (the injected writer).
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("mhc "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -106,10 +112,11 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // parse parses args, turning flag errors into usage errors and refusing
 // positional arguments unless allowed.
 func parse(fs *flag.FlagSet, args []string, positional bool) error {
-	fs.SetOutput(io.Discard)
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // parse errors become one line, not the usage text
 	err := fs.Parse(args)
+	fs.SetOutput(out)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stderr)
 		fs.Usage()
 		return err
 	}
@@ -128,3 +135,39 @@ func setFlags(fs *flag.FlagSet) map[string]bool {
 	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
 	return m
 }
+
+// flagErr marks an error from the library as bad input and, when it names a
+// configuration field (config.json or options name) that a flag of fs sets,
+// puts that flag in front: "--d-model: model: d_model 130 is not ...".
+func flagErr(fs *flag.FlagSet, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		return err
+	}
+	var field string
+	var me *model.FieldError
+	var he *hyper.FieldError
+	var te *train.FieldError
+	switch {
+	case errors.As(err, &me):
+		field = me.Field
+	case errors.As(err, &he):
+		field = he.Field
+	case errors.As(err, &te):
+		field = te.Field
+	}
+	name, ok := fieldFlags[field]
+	if !ok {
+		name = strings.ReplaceAll(field, "_", "-")
+	}
+	if field != "" && fs.Lookup(name) != nil {
+		return bad("--%s: %w", name, err)
+	}
+	return badErr(err)
+}
+
+// fieldFlags maps configuration fields to flags where the names differ.
+var fieldFlags = map[string]string{"vocab_size": "tokenizer", "n_layers": "layers", "n_heads": "heads", "seq_len": "seq"}

@@ -35,6 +35,11 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown preset", []string{"train", "--preset", "huge"}, "huge"},
 		{"heads", []string{"train", "--d-model", "100", "--heads", "3"}, "divisible"},
+		{"heads names the flag", []string{"train", "--d-model", "130", "--heads", "4"}, "--d-model: model: d_model 130 is not divisible by n_heads 4"},
+		{"streams", []string{"train", "--conn", "mhc", "--streams", "17"}, "--streams: hyper: streams 17"},
+		{"accum", []string{"train", "--accum", "0"}, "--accum: train: accum 0"},
+		{"fixed", []string{"train", "--fixed", "pre,bogus"}, "fixed"},
+		{"schedule", []string{"train", "--schedule", "linear"}, "linear"},
 		{"seq", []string{"train", "--seq", "1"}, "--seq"},
 		{"lr", []string{"train", "--lr", "-1"}, "--lr"},
 		{"missing corpus", []string{"train", "--data", filepath.Join(dir, "nope.txt"), "--out", out}, "nope.txt"},
@@ -103,5 +108,15 @@ func TestTrainResumeSampleEval(t *testing.T) {
 	os.WriteFile(filepath.Join(run, "model.safetensors"), []byte("xx"), 0o644)
 	if code, _, stderr := runCLI("sample", "--checkpoint", run); code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Fatalf("corrupt checkpoint: exit %d: %q", code, stderr)
+	}
+}
+
+// -h prints the flags to the injected writer and exits 0.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"train", "sample", "eval", "bench", "gains"} {
+		code, stdout, stderr := runCLI(cmd, "-h")
+		if code != 0 || stdout != "" || !strings.Contains(stderr, "Usage of mhc "+cmd) || !strings.Contains(stderr, "-") {
+			t.Errorf("%s -h: exit %d, stdout %q, stderr %q", cmd, code, stdout, stderr)
+		}
 	}
 }

@@ -6,50 +6,30 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/mhc-go/mhc/data"
 	"github.com/mhc-go/mhc/model"
-	"github.com/mhc-go/mhc/safetensors"
 	"github.com/mhc-go/mhc/train"
 )
 
-// openCheckpoint loads the model (for batches of maxB) and tokenizer of a checkpoint.
-func openCheckpoint(dir string, maxB int) (*model.Model, data.Tokenizer, train.State, error) {
+// openCheckpoint opens the checkpoint named by --checkpoint for batches of
+// up to maxB sequences; every failure is bad input.
+func openCheckpoint(dir string, maxB int) (*train.Checkpoint, error) {
 	if dir == "" {
-		return nil, nil, train.State{}, bad("--checkpoint is required")
+		return nil, bad("--checkpoint is required")
 	}
-	st, err := train.ReadState(dir)
-	if err != nil {
-		return nil, nil, st, badErr(err)
-	}
-	m, err := train.LoadModel(dir, maxB)
-	if err != nil {
-		return nil, nil, st, badErr(err)
-	}
-	tok, err := data.NewTokenizer(st.Tokenizer)
-	if err != nil {
-		return nil, nil, st, badErr(fmt.Errorf("checkpoint %s: %w", dir, err))
-	}
-	if tok.VocabSize() != m.Cfg.Vocab {
-		return nil, nil, st, bad("checkpoint %s: vocab %d does not match tokenizer %s", dir, m.Cfg.Vocab, tok.Name())
-	}
-	return m, tok, st, nil
+	ck, err := train.OpenCheckpoint(dir, maxB)
+	return ck, badErr(err)
 }
 
-// loadTokens loads the corpus spec (default: the checkpoint's) and tokenizes
-// it, returning the spec used, the corpus, and its train and val tokens.
-func loadTokens(spec string, st train.State, tok data.Tokenizer) (string, *data.Corpus, []int32, []int32, error) {
+// loadData loads the corpus spec (default: the checkpoint's) and tokenizes it.
+func loadData(spec string, ck *train.Checkpoint) (*train.Data, error) {
 	if spec == "" {
-		spec = st.Data
+		spec = ck.State.Data
 	}
-	corpus, err := data.LoadCorpus(spec)
+	d, err := train.LoadData(spec, ck.Tokenizer)
 	if err != nil {
-		return spec, nil, nil, nil, badErr(fmt.Errorf("--data: %w", err))
+		return nil, bad("--data: %w", err)
 	}
-	trainTok, valTok, err := corpus.Tokens(tok)
-	if err != nil {
-		return spec, nil, nil, nil, badErr(fmt.Errorf("--data: %w", err))
-	}
-	return spec, corpus, trainTok, valTok, nil
+	return d, nil
 }
 
 func runSample(args []string, stdout, stderr io.Writer) error {
@@ -74,10 +54,11 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	case *count < 1:
 		return bad("--n %d: must be at least 1", *count)
 	}
-	m, tok, _, err := openCheckpoint(*ckpt, 1)
+	ck, err := openCheckpoint(*ckpt, 1)
 	if err != nil {
 		return err
 	}
+	m, tok := ck.Model, ck.Tokenizer
 	ids := tok.Encode(*prompt)
 	if len(ids) == 0 {
 		return bad("--prompt: empty after tokenization")
@@ -89,66 +70,5 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stdout, tok.Decode(s.Generate(m, ids, *n)))
 	}
-	return nil
-}
-
-func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", stderr)
-	ckpt := fs.String("checkpoint", "", "run directory written by mhc train")
-	spec := fs.String("data", "", "corpus to evaluate: a file or directory (all of it), or gostd/english (their validation split); default: the checkpoint's corpus, validation split")
-	windows := fs.Int("windows", 0, "evaluate at most N windows of seq tokens, spread evenly (0 = all)")
-	batch := fs.Int("batch", 8, "windows per forward pass")
-	dump := fs.String("dump-logits", "", "also write the first window's tokens and logits to this safetensors file (for cross-checks with PyTorch)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args, false); err != nil {
-		return err
-	}
-	if *batch < 1 || *windows < 0 {
-		return bad("--batch must be ≥ 1 and --windows ≥ 0")
-	}
-	m, tok, st, err := openCheckpoint(*ckpt, *batch)
-	if err != nil {
-		return err
-	}
-	name, corpus, trainTok, valTok, err := loadTokens(*spec, st, tok)
-	if err != nil {
-		return err
-	}
-	tokens, split := valTok, "val"
-	if *spec != "" && *spec != data.CorpusGoStd && *spec != data.CorpusEnglish {
-		tokens, split = append(append([]int32(nil), trainTok...), valTok...), "all"
-	}
-	offs, err := data.EvalWindows(tokens, m.Cfg.Seq, *windows)
-	if err != nil {
-		return badErr(fmt.Errorf("--data %s: %w", name, err))
-	}
-	T := m.Cfg.Seq
-	in, tg := make([]int32, *batch*T), make([]int32, *batch*T)
-	loss := train.Evaluate(m, tokens, offs, in, tg)
-	// bits per byte: total nats over the evaluated targets / their byte length.
-	var bytes int
-	for _, o := range offs {
-		_, t := data.Window(tokens, o, T)
-		bytes += len(tok.Decode(t))
-	}
-	bpb := loss * float64(len(offs)*T) / float64(bytes) / math.Ln2
-	if *dump != "" {
-		in0, _ := data.Window(tokens, offs[0], T)
-		m.Forward(in0, 1, T)
-		err := safetensors.WriteFile(*dump, []safetensors.Tensor{
-			safetensors.I32("tokens", []int{1, T}, in0),
-			safetensors.F32("logits", []int{1, T, m.Cfg.Vocab}, m.Logits()),
-		}, map[string]string{"checkpoint": *ckpt})
-		if err != nil {
-			return err
-		}
-	}
-	if *asJSON {
-		fmt.Fprintf(stdout, `{"data":%q,"split":%q,"windows":%d,"tokens":%d,"loss":%.6f,"bits_per_byte":%.6f}`+"\n",
-			corpus.Name, split, len(offs), len(offs)*T, loss, bpb)
-		return nil
-	}
-	fmt.Fprintf(stdout, "%s (%s split): %d windows × %d tokens: loss %.4f nats/token, %.4f bits/byte\n",
-		corpus.Name, split, len(offs), T, loss, bpb)
 	return nil
 }

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -29,23 +29,22 @@ var archFlags = []string{"preset", "d-model", "layers", "heads", "seq", "mlp-hid
 	"conn", "streams", "contract", "sinkhorn-iters", "sinkhorn", "sinkhorn-eps", "res-bias", "fixed"}
 
 type trainFlags struct {
-	preset, dataSpec, out, resume, tokenizer, schedule string
-	conn, contract, sinkhorn, fixed                    string
-	sinkhornIters                                      int
-	sinkhornEps, resBias                               float64
-	d, layers, heads, seq, mlpHidden, streams          int
-	tie, noProgress                                    bool
-	sampleTokens                                       int
-	opts                                               train.Options
+	preset, out, resume, conn, sinkhorn string
+	sinkhornEps, resBias                float64
+	d, layers, heads, seq, mlpHidden    int
+	noProgress                          bool
+	sampleTokens                        int
+	spec                                train.Spec
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", stderr)
 	var f trainFlags
-	d := train.DefaultOptions()
+	d, o := train.DefaultOptions(), &f.spec.Options
+	c := &f.spec.Config
 	fs.StringVar(&f.preset, "preset", "tiny", "model size: tiny, small or base")
-	fs.StringVar(&f.dataSpec, "data", data.DefaultCorpus, "corpus: gostd (Go standard library sources), english (scripts/fetch-corpus.sh), a file or a directory")
-	fs.StringVar(&f.tokenizer, "tokenizer", "byte", "byte (vocab 256) or gpt2 (BPE, vocab 50257)")
+	fs.StringVar(&f.spec.Data, "data", data.DefaultCorpus, "corpus: gostd (Go standard library sources), english (scripts/fetch-corpus.sh), a file or a directory")
+	fs.StringVar(&f.spec.Tokenizer, "tokenizer", "byte", "byte (vocab 256) or gpt2 (BPE, vocab 50257)")
 	fs.StringVar(&f.out, "out", "", "run directory for checkpoints and metrics (default runs/PRESET-CONN, with -2, -3, ... appended if taken)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run in this directory exactly where it stopped")
 	fs.IntVar(&f.d, "d-model", 0, "override the model width")
@@ -53,195 +52,65 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.heads, "heads", 0, "override the number of attention heads")
 	fs.IntVar(&f.seq, "seq", 0, "override the context length")
 	fs.IntVar(&f.mlpHidden, "mlp-hidden", 0, "override the SwiGLU hidden width (default 8d/3 rounded up to 64)")
-	fs.BoolVar(&f.tie, "tie", false, "tie the LM head to the token embedding")
+	fs.BoolVar(&c.Tie, "tie", false, "tie the LM head to the token embedding")
 	fs.StringVar(&f.conn, "conn", "residual", "residual connection: residual, hc, mhc or mhc-lite")
-	fs.IntVar(&f.streams, "streams", 0, "number of residual streams n (default 1 for residual, 4 otherwise)")
-	fs.StringVar(&f.contract, "contract", "sum", "how streams merge before the final norm: sum, mean or learned")
-	fs.IntVar(&f.sinkhornIters, "sinkhorn-iters", 20, "mhc: Sinkhorn-Knopp iterations t_max")
+	fs.IntVar(&c.Streams, "streams", 0, "number of residual streams n (default 1 for residual, 4 otherwise)")
+	fs.StringVar(&c.Contract, "contract", "sum", "how streams merge before the final norm: sum, mean or learned")
+	fs.IntVar(&c.SinkhornIters, "sinkhorn-iters", 20, "mhc: Sinkhorn-Knopp iterations t_max")
 	fs.StringVar(&f.sinkhorn, "sinkhorn", "paper", "mhc: Sinkhorn order: paper (exp, then column/row rounds) or deepseek (DeepSeek's released code, eps in every denominator)")
 	fs.Float64Var(&f.sinkhornEps, "sinkhorn-eps", -1, "mhc: eps added to Sinkhorn denominators (default 0 for paper, 1e-6 for deepseek)")
 	fs.Float64Var(&f.resBias, "res-bias", 0, "mhc: init H_res bias as res-bias·I (0 = uniform H_res at init, Megatron's choice; ≤ 8)")
-	fs.StringVar(&f.fixed, "fixed", "", "hold maps fixed (paper Table 1 ablation): comma list of pre (=1/n), post (=1), res (=I)")
-	fs.IntVar(&f.opts.Steps, "steps", d.Steps, "optimizer steps")
-	fs.IntVar(&f.opts.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
-	fs.IntVar(&f.opts.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
-	fs.Float64Var(&f.opts.LR, "lr", d.LR, "peak learning rate")
-	fs.IntVar(&f.opts.Warmup, "warmup", d.Warmup, "linear warmup steps")
-	fs.StringVar(&f.schedule, "schedule", string(d.Schedule), "decay after warmup: step (mHC paper: ×0.316 at 80%, ×0.1 at 90%), cosine or constant")
-	fs.Float64Var(&f.opts.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay (matrices only)")
-	fs.Float64Var(&f.opts.Beta1, "beta1", d.Beta1, "AdamW β1")
-	fs.Float64Var(&f.opts.Beta2, "beta2", d.Beta2, "AdamW β2")
-	fs.Float64Var(&f.opts.Clip, "clip", d.Clip, "global gradient-norm clip (0 = off)")
-	fs.Uint64Var(&f.opts.Seed, "seed", d.Seed, "seed for initialisation and data order")
-	fs.IntVar(&f.opts.EvalEvery, "eval-every", d.EvalEvery, "validate every N steps (0 = never)")
-	fs.IntVar(&f.opts.EvalWindows, "eval-windows", d.EvalWindows, "validation windows per evaluation")
-	fs.IntVar(&f.opts.CkptEvery, "ckpt-every", d.CkptEvery, "checkpoint every N steps (and always at the end)")
-	fs.IntVar(&f.opts.GainsEvery, "gains-every", d.GainsEvery, "measure the Amax gains of H_res on a fixed probe batch every N steps (hc/mhc; 0 = never)")
+	fs.TextVar(&c.Fixed, "fixed", hyper.Fixed{}, "hold maps fixed (paper Table 1 ablation): comma list of pre (=1/n), post (=1), res (=I)")
+	fs.IntVar(&o.Steps, "steps", d.Steps, "optimizer steps")
+	fs.IntVar(&o.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
+	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
+	fs.Float64Var(&o.LR, "lr", d.LR, "peak learning rate")
+	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "linear warmup steps")
+	fs.TextVar(&o.Schedule, "schedule", d.Schedule, "decay after warmup: step (mHC paper: ×0.316 at 80%, ×0.1 at 90%), cosine or constant")
+	fs.Float64Var(&o.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay (matrices only)")
+	fs.Float64Var(&o.Beta1, "beta1", d.Beta1, "AdamW β1")
+	fs.Float64Var(&o.Beta2, "beta2", d.Beta2, "AdamW β2")
+	fs.Float64Var(&o.Clip, "clip", d.Clip, "global gradient-norm clip (0 = off)")
+	fs.Uint64Var(&o.Seed, "seed", d.Seed, "seed for initialisation and data order")
+	fs.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery, "validate every N steps (0 = never)")
+	fs.IntVar(&o.EvalWindows, "eval-windows", d.EvalWindows, "validation windows per evaluation")
+	fs.IntVar(&o.CkptEvery, "ckpt-every", d.CkptEvery, "checkpoint every N steps (and always at the end)")
+	fs.IntVar(&o.GainsEvery, "gains-every", d.GainsEvery, "measure the Amax gains of H_res on a fixed probe batch every N steps (hc/mhc; 0 = never)")
 	fs.IntVar(&f.sampleTokens, "sample-tokens", 240, "tokens to sample at the end (0 = none)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "plain log lines instead of a progress bar (automatic when stderr is not a terminal)")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
 	set := setFlags(fs)
-	f.opts.Eps = d.Eps
-	sched, err := train.ParseSchedule(f.schedule)
-	if err != nil {
-		return badErr(err)
-	}
-	f.opts.Schedule = sched
+	o.Eps = d.Eps
 
-	var (
-		cfg   model.Config
-		state *train.State
-	)
-	if f.resume != "" {
-		for _, name := range archFlags {
-			if set[name] {
-				return bad("--%s cannot be combined with --resume (the architecture comes from the checkpoint)", name)
-			}
-		}
-		if set["out"] && filepath.Clean(f.out) != filepath.Clean(f.resume) {
-			return bad("--out %s differs from --resume %s: a resumed run continues in its own directory", f.out, f.resume)
-		}
-		if cfg, err = train.ReadConfig(f.resume); err != nil {
-			return badErr(err)
-		}
-		st, err := train.ReadState(f.resume)
-		if err != nil {
-			return badErr(err)
-		}
-		state = &st
-		opts := st.Options
-		if set["steps"] {
-			opts.Steps = f.opts.Steps
-		}
-		if opts.Steps <= st.Step {
-			return bad("--resume %s: the run already did %d of %d steps; pass --steps N with N > %d to continue", f.resume, st.Step, opts.Steps, st.Step)
-		}
-		if set["data"] && f.dataSpec != st.Data {
-			return bad("--data %s differs from the checkpoint's data %s (exact resume needs the same corpus)", f.dataSpec, st.Data)
-		}
-		f.opts, f.dataSpec, f.tokenizer, f.out = opts, st.Data, st.Tokenizer, f.resume
-	} else {
-		p, err := model.LookupPreset(f.preset)
-		if err != nil {
-			return badErr(fmt.Errorf("--preset: %w", err))
-		}
-		cfg = p.Config
-		if f.opts.Batch == 0 {
-			f.opts.Batch = p.Batch
-		}
-		if err := f.apply(&cfg, set); err != nil {
-			return err
-		}
-		if f.out == "" { // runs/PRESET-CONN, or -2, -3, ... if taken: never overwrite a run
-			base := filepath.Join("runs", f.preset+"-"+string(cfg.Conn))
-			f.out = base
-			for i := 2; ; i++ {
-				if _, err := os.Stat(f.out); errors.Is(err, os.ErrNotExist) {
-					break
-				}
-				f.out = fmt.Sprintf("%s-%d", base, i)
-			}
-		}
-		if _, err := os.Stat(filepath.Join(f.out, train.StateFile)); err == nil {
-			return bad("--out %s already holds a run: continue it with --resume %s, or choose another --out", f.out, f.out)
-		}
-	}
-	if err := f.opts.Validate(); err != nil {
-		return badErr(err)
-	}
-	tok, err := data.NewTokenizer(f.tokenizer)
+	r, err := f.open(set)
 	if err != nil {
-		return badErr(fmt.Errorf("--tokenizer: %w", err))
+		return flagErr(fs, err)
 	}
-	if state == nil {
-		cfg.Vocab = tok.VocabSize()
-	} else if cfg.Vocab != tok.VocabSize() {
-		return bad("checkpoint %s: vocab %d does not match tokenizer %s", f.resume, cfg.Vocab, tok.Name())
-	}
-	if err := cfg.Validate(); err != nil {
-		return badErr(err)
-	}
-
-	// Data.
-	t0 := time.Now()
-	corpus, err := data.LoadCorpus(f.dataSpec)
-	if err != nil {
-		return badErr(fmt.Errorf("--data: %w", err))
-	}
-	trainTok, valTok, err := corpus.Tokens(tok)
-	if err != nil {
-		return badErr(fmt.Errorf("--data: %w", err))
-	}
-	loader, err := data.NewLoader(trainTok, f.opts.Batch, cfg.Seq, f.opts.Seed)
-	if err != nil {
-		return badErr(fmt.Errorf("--data %s: %w", f.dataSpec, err))
-	}
+	defer r.Close()
+	dt, m, opts := r.Data(), r.Model(), r.Options()
+	cfg := m.Cfg
 	fmt.Fprintf(stderr, "data: %s, %s tokenizer: %d train / %d val tokens (%.1fs)\n",
-		corpus.Name, tok.Name(), len(trainTok), len(valTok), time.Since(t0).Seconds())
-
-	// Model and trainer.
-	var m *model.Model
-	if state != nil {
-		if m, err = train.LoadModel(f.resume, f.opts.Batch); err != nil {
-			return badErr(err)
-		}
-	} else {
-		if m, err = model.New(cfg, f.opts.Batch); err != nil {
-			return badErr(err)
-		}
-		m.Params.Initialize(f.opts.Seed)
+		dt.Corpus.Name, dt.Tokenizer.Name(), len(dt.Train), len(dt.Val), dt.Took.Seconds())
+	peak, flopsTok := kernels.PeakGFLOPS(), cfg.FLOPsPerToken()
+	name := f.preset
+	if r.Resumed() {
+		name = "resumed"
 	}
-	tr, err := train.NewTrainer(m, loader, valTok, f.opts)
-	if err != nil {
-		return badErr(err)
-	}
-	if state != nil {
-		if err := train.LoadOptimizer(f.resume, tr.Opt, m.Params); err != nil {
-			return badErr(err)
-		}
-		if err := tr.Restore(*state); err != nil {
-			return badErr(fmt.Errorf("--resume %s: %w", f.resume, err))
-		}
-	}
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return fmt.Errorf("--out %s: %w", f.out, err)
-	}
-	metrics, err := train.OpenMetrics(filepath.Join(f.out, train.MetricsFile))
-	if err != nil {
-		return err
-	}
-	defer metrics.Close()
-
-	peak := kernels.PeakGFLOPS()
-	flopsTok := cfg.FLOPsPerToken()
 	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d; gemm %s, peak %.0f GFLOP/s\n",
-		presetName(f, state), cfg.D, cfg.Layers, cfg.Heads, cfg.Seq, cfg.MLPHidden, cfg.Conn, cfg.Streams,
-		float64(m.NumParams())/1e6, flopsTok/1e6, f.opts.Accum, f.opts.Batch, kernels.GEMMPath(), peak)
-	if state != nil {
-		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", f.out, tr.Step, f.opts.Steps)
+		name, cfg.D, cfg.Layers, cfg.Heads, cfg.Seq, cfg.MLPHidden, cfg.Kind, cfg.Streams,
+		float64(m.NumParams())/1e6, flopsTok/1e6, opts.Accum, opts.Batch, kernels.GEMMPath(), peak)
+	if r.Resumed() {
+		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", r.Dir(), r.Step(), opts.Steps)
 	}
 
-	save := func() error {
-		st, err := tr.State(tok.Name(), f.dataSpec)
-		if err != nil {
-			return err
-		}
-		return train.SaveCheckpoint(f.out, m, tr.Opt, st)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
 	// A progress bar only makes sense on a terminal; logs and pipes get plain lines.
 	plain := f.noProgress || stderr != io.Writer(os.Stderr) || !term.IsTerminal(int(os.Stderr.Fd()))
-	prog := newProgress(stderr, f.opts.Steps, tr.Step, plain, peak, flopsTok)
-	hooks := train.Hooks{
-		OnStep:  prog.step,
-		OnEval:  prog.eval,
-		OnGains: prog.gains,
-	}
-	err = tr.Run(ctx, metrics, save, hooks)
+	prog := newProgress(stderr, opts.Steps, r.Step(), plain, peak, flopsTok)
+	err = r.Train(ctx, train.Hooks{OnStep: prog.step, OnEval: prog.eval, OnGains: prog.gains})
 	prog.finish()
 	if errors.Is(err, context.Canceled) {
 		return errInterrupted
@@ -249,22 +118,64 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "checkpoint: %s (step %d)\n", f.out, tr.Step)
+	fmt.Fprintf(stderr, "checkpoint: %s (step %d)\n", r.Dir(), r.Step())
 	if f.sampleTokens > 0 {
-		printSamples(stdout, m, tok, trainTok, f.sampleTokens, f.opts.Seed)
+		printSamples(stdout, m, dt.Tokenizer, dt.Train, f.sampleTokens, opts.Seed)
 	}
 	return nil
 }
 
-func presetName(f trainFlags, st *train.State) string {
-	if st != nil {
-		return "resumed"
+// open starts the run the flags describe, or resumes one.
+func (f *trainFlags) open(set map[string]bool) (*train.Run, error) {
+	if f.resume != "" {
+		for _, name := range archFlags {
+			if set[name] {
+				return nil, bad("--%s cannot be combined with --resume (the architecture comes from the checkpoint)", name)
+			}
+		}
+		if set["out"] && filepath.Clean(f.out) != filepath.Clean(f.resume) {
+			return nil, bad("--out %s differs from --resume %s: a resumed run continues in its own directory", f.out, f.resume)
+		}
+		var c train.Continue
+		if set["steps"] {
+			c.Steps = f.spec.Options.Steps
+		}
+		if set["data"] {
+			c.Data = f.spec.Data
+		}
+		r, err := train.Resume(f.resume, c)
+		if errors.Is(err, train.ErrRunDone) {
+			return nil, bad("--resume %v; pass --steps N with a larger N to continue", err)
+		}
+		return r, err
 	}
-	return f.preset
+	p, err := model.LookupPreset(f.preset)
+	if err != nil {
+		return nil, bad("--preset: %v", err)
+	}
+	if err := f.apply(p, set); err != nil {
+		return nil, err
+	}
+	s := &f.spec
+	if f.out == "" { // never overwrite a run
+		f.out = train.UnusedDir(filepath.Join("runs", f.preset+"-"+string(s.Config.Kind)))
+	}
+	s.Dir = f.out
+	r, err := train.Start(*s)
+	if errors.Is(err, train.ErrRunExists) {
+		return nil, bad("--out %s already holds a run: continue it with --resume %s, or choose another --out", f.out, f.out)
+	}
+	return r, err
 }
 
-// apply writes the architecture overrides into cfg.
-func (f *trainFlags) apply(cfg *model.Config, set map[string]bool) error {
+// apply fills the spec's architecture from preset p and the overrides.
+func (f *trainFlags) apply(p model.Preset, set map[string]bool) error {
+	cfg := &f.spec.Config
+	flagged := *cfg // the connection fields bound to flags
+	*cfg = p.Config
+	if f.spec.Options.Batch == 0 {
+		f.spec.Options.Batch = p.Batch
+	}
 	if set["d-model"] {
 		cfg.D = f.d
 		if !set["mlp-hidden"] {
@@ -283,21 +194,19 @@ func (f *trainFlags) apply(cfg *model.Config, set map[string]bool) error {
 	if set["mlp-hidden"] {
 		cfg.MLPHidden = f.mlpHidden
 	}
-	cfg.Tie = f.tie
 	k, err := hyper.ParseKind(f.conn)
 	if err != nil {
 		return bad("--conn: %v", err)
 	}
-	cfg.Conn = k
-	cfg.Streams = f.streams
+	cfg.Tie, cfg.Kind, cfg.Contract, cfg.Fixed = flagged.Tie, k, flagged.Contract, flagged.Fixed
+	cfg.SinkhornIters, cfg.Sinkhorn = flagged.SinkhornIters, f.sinkhorn
+	cfg.Streams = flagged.Streams
 	if !set["streams"] {
 		cfg.Streams = 4
 		if k == hyper.Residual {
 			cfg.Streams = 1
 		}
 	}
-	cfg.Contract = f.contract
-	cfg.SinkhornIters, cfg.Sinkhorn, cfg.Fixed = f.sinkhornIters, f.sinkhorn, f.fixed
 	cfg.ResBias = float32(f.resBias)
 	cfg.SinkhornEps = float32(f.sinkhornEps)
 	if f.sinkhornEps < 0 {
@@ -306,7 +215,7 @@ func (f *trainFlags) apply(cfg *model.Config, set map[string]bool) error {
 			cfg.SinkhornEps = 1e-6
 		}
 	}
-	return badErr(cfg.Validate())
+	return nil
 }
 
 // progress renders the training progress bar (or plain lines).
@@ -315,10 +224,11 @@ type progress struct {
 	w          io.Writer
 	plain      bool
 	total      int
-	peak, fpt  float64
+	peak, fpt  float64 // FMA peak GFLOP/s; training FLOPs per token
 	lastVal    float64
 	amax       string
 	emaTok     float64
+	lastTokens int64
 	lastLogged time.Time
 }
 
@@ -339,18 +249,17 @@ func newProgress(w io.Writer, total, done int, plain bool, peak, flopsPerToken f
 	return p
 }
 
-func (p *progress) step(r train.StepResult, elapsed time.Duration) {
-	_ = elapsed
+func (p *progress) step(r train.StepRecord) {
 	now := time.Now()
-	if !p.lastLogged.IsZero() {
-		tps := float64(r.Tokens) / now.Sub(p.lastLogged).Seconds()
+	if !p.lastLogged.IsZero() { // wall-clock throughput, smoothed
+		tps := float64(r.Tokens-p.lastTokens) / now.Sub(p.lastLogged).Seconds()
 		if p.emaTok == 0 {
 			p.emaTok = tps
 		} else {
 			p.emaTok = 0.9*p.emaTok + 0.1*tps
 		}
 	}
-	p.lastLogged = now
+	p.lastLogged, p.lastTokens = now, r.Tokens
 	desc := fmt.Sprintf("loss %.4f", r.Loss)
 	if p.lastVal >= 0 {
 		desc += fmt.Sprintf(" val %.4f", p.lastVal)
@@ -370,12 +279,12 @@ func (p *progress) step(r train.StepResult, elapsed time.Duration) {
 	_ = p.bar.Add(1)
 }
 
-func (p *progress) eval(step int, v float64) {
-	p.lastVal = v
+func (p *progress) eval(e train.EvalRecord) {
+	p.lastVal = e.ValLoss
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
-	fmt.Fprintf(p.w, "step %d: val loss %.4f (%.3f bits/token)\n", step, v, v/0.6931471805599453)
+	fmt.Fprintf(p.w, "step %d: val loss %.4f (%.3f bits/token)\n", e.Step, e.ValLoss, e.ValLoss/math.Ln2)
 }
 
 func (p *progress) gains(g train.Gains) {
@@ -389,25 +298,17 @@ func (p *progress) finish() {
 }
 
 // printSamples writes a few sampled continuations of prompts drawn from the
-// start of training documents.
+// start of training documents. It reuses the trained model (any batch ≥ 1
+// serves the one-sequence sampler).
 func printSamples(w io.Writer, m *model.Model, tok data.Tokenizer, trainTok []int32, n int, seed uint64) {
-	sm, err := model.New(m.Cfg, 1)
-	if err != nil {
-		return
-	}
-	if err := sm.Params.Share(m.Params); err != nil {
-		return
-	}
 	s := &model.Sampler{Temperature: 0.8, TopK: 40, Rng: rand.New(rand.NewPCG(seed, 99))}
 	fmt.Fprintln(w, "--- samples (temperature 0.8, top-k 40) ---")
 	for i := range 3 {
 		off := (len(trainTok) / 3) * i
 		prompt := trainTok[off : off+min(16, len(trainTok)-off)]
-		out := s.Generate(sm, prompt, n)
+		out := s.Generate(m, prompt, n)
 		text := tok.Decode(out)
 		fmt.Fprintf(w, "[%d] %s\n", i+1, strings.TrimRight(text, "\n"))
 		fmt.Fprintln(w, "---")
 	}
 }
-
-var _ = flag.ErrHelp
