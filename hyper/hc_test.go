@@ -6,12 +6,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/mhc-go/mhc/internal/fdcheck"
 	"github.com/mhc-go/mhc/param"
 )
 
 // hcDirCheck compares a directional finite difference of f along a random
 // direction v (over all of x) with ⟨g, v⟩ (the idea of model/grad_test.go's
-// checkDirectional), central differences with h = 1e-3, tolerance 2e-3
+// checkDirectional) with fdcheck.Directional at h = 1e-3, tolerance 2e-3
 // relative + 2e-4 absolute.
 //
 // f is a float64 re-implementation of the connection written straight from
@@ -23,26 +24,8 @@ import (
 // checked against the same definition.
 func hcDirCheck(t *testing.T, name string, f func() float64, x []float64, g []float32, rng *rand.Rand) {
 	t.Helper()
-	v := make([]float64, len(x))
-	var an float64
-	for i := range v {
-		v[i] = rng.NormFloat64()
-		an += v[i] * float64(g[i])
-	}
-	const h = 1e-3
-	orig := append([]float64(nil), x...)
-	for i := range x {
-		x[i] = orig[i] + h*v[i]
-	}
-	fp := f()
-	for i := range x {
-		x[i] = orig[i] - h*v[i]
-	}
-	fm := f()
-	copy(x, orig)
-	fd := (fp - fm) / (2 * h)
-	if math.Abs(fd-an) > 2e-3*math.Max(math.Abs(fd), math.Abs(an))+2e-4 {
-		t.Errorf("%s: finite difference %.6g, backward %.6g", name, fd, an)
+	if err := fdcheck.Directional(f, x, g, rng, 1e-3); err != nil {
+		t.Errorf("%s: %v", name, err)
 	}
 }
 

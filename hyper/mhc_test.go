@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mhc-go/mhc/internal/fdcheck"
 	"github.com/mhc-go/mhc/manifold"
 	"github.com/mhc-go/mhc/param"
 )
@@ -52,25 +53,8 @@ func randSlice(rng *rand.Rand, n int, std float64) []float32 {
 // model tests: 2e-3 relative + 2e-4 absolute.
 func directional(t *testing.T, what string, f func() float64, x, g []float32, rng *rand.Rand) {
 	t.Helper()
-	const h = 1e-2
-	d := make([]float64, len(x))
-	saved := make([]float32, len(x))
-	copy(saved, x)
-	var analytic float64
-	for i := range d {
-		d[i] = rng.NormFloat64()
-		analytic += d[i] * float64(g[i])
-	}
-	at := func(s float64) float64 {
-		for i := range x {
-			x[i] = saved[i] + float32(s*d[i])
-		}
-		return f()
-	}
-	numeric := (8*(at(h)-at(-h)) - (at(2*h) - at(-2*h))) / (12 * h)
-	copy(x, saved)
-	if diff := math.Abs(numeric - analytic); diff > 2e-3*math.Max(math.Abs(numeric), math.Abs(analytic))+2e-4 {
-		t.Errorf("%s: finite difference %.6g, backward %.6g (diff %.3g)", what, numeric, analytic, diff)
+	if err := fdcheck.Directional(f, x, g, rng, 1e-2); err != nil {
+		t.Errorf("%s: %v", what, err)
 	}
 }
 

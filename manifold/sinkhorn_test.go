@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/mhc-go/mhc/internal/fdcheck"
 )
 
 func randLogits(rng *rand.Rand, k int, scale float64) []float32 {
@@ -285,18 +287,10 @@ func TestGradient(t *testing.T) {
 			dl := make([]float32, k)
 			s.Backward(dl, g, l, ws)
 			x := widen(l)
-			const step = 1e-6
+			fd := fdcheck.Gradient(func() float64 { return loss(x) }, x, 1e-6)
 			maxg := 0.0
-			fd := make([]float64, k)
-			for i := range x {
-				orig := x[i]
-				x[i] = orig + step
-				fp := loss(x)
-				x[i] = orig - step
-				fm := loss(x)
-				x[i] = orig
-				fd[i] = (fp - fm) / (2 * step)
-				maxg = math.Max(maxg, math.Abs(fd[i]))
+			for _, v := range fd {
+				maxg = math.Max(maxg, math.Abs(v))
 			}
 			for i := range fd {
 				d := math.Abs(float64(dl[i]) - fd[i])
@@ -330,17 +324,10 @@ func TestGradientCoarseFloat32(t *testing.T) {
 		}
 		dl := make([]float32, k)
 		s.Backward(dl, g, l, ws)
-		const step = 1e-2
+		fd := fdcheck.Gradient(loss, l, 1e-2)
 		for i := range l {
-			orig := l[i]
-			l[i] = orig + step
-			fp := loss()
-			l[i] = orig - step
-			fm := loss()
-			l[i] = orig
-			fd := (fp - fm) / (2 * step)
-			if math.Abs(float64(dl[i])-fd) > 1e-3*(1+math.Abs(fd)) {
-				t.Errorf("%s: dlogits[%d] = %v, coarse FD %v", name(s), i, dl[i], fd)
+			if math.Abs(float64(dl[i])-fd[i]) > 1e-3*(1+math.Abs(fd[i])) {
+				t.Errorf("%s: dlogits[%d] = %v, coarse FD %v", name(s), i, dl[i], fd[i])
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mhc-go/mhc/hyper"
+	"github.com/mhc-go/mhc/internal/fdcheck"
 	"github.com/mhc-go/mhc/param"
 )
 
@@ -29,30 +30,8 @@ func tinyConfig() Config {
 
 func checkDirectional(t *testing.T, name string, f func() float64, x, g []float32, rng *rand.Rand) {
 	t.Helper()
-	v := make([]float64, len(x))
-	var an float64
-	for i := range v {
-		v[i] = rng.NormFloat64()
-		an += v[i] * float64(g[i])
-	}
-	const h = 1e-3
-	orig := append([]float32(nil), x...)
-	diff := func(h float64) float64 {
-		for i := range x {
-			x[i] = orig[i] + float32(h*v[i])
-		}
-		fp := f()
-		for i := range x {
-			x[i] = orig[i] - float32(h*v[i])
-		}
-		fm := f()
-		copy(x, orig)
-		return (fp - fm) / (2 * h)
-	}
-	// Richardson extrapolation cancels the O(h²) curvature term.
-	fd := (4*diff(h) - diff(2*h)) / 3
-	if math.Abs(fd-an) > 2e-3*math.Max(math.Abs(fd), math.Abs(an))+2e-4 {
-		t.Errorf("%s: finite difference %.6g, backward %.6g", name, fd, an)
+	if err := fdcheck.Directional(f, x, g, rng, 1e-3); err != nil {
+		t.Errorf("%s: %v", name, err)
 	}
 }
 
