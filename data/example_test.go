@@ -85,7 +85,7 @@ func ExampleNewLoader() {
 	// Output:
 	// true
 	// true
-	// corpus too short: 4 tokens, need at least 5 for --seq 4
+	// data: corpus too short: 4 tokens, need at least 5 for sequences of 4
 }
 
 func ExampleEvalWindows() {

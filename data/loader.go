@@ -98,7 +98,7 @@ func checkShape(n, batch, seq int) error {
 		return fmt.Errorf("loader: sequence length %d, must be at least 1", seq)
 	}
 	if n < seq+1 {
-		return fmt.Errorf("corpus too short: %d tokens, need at least %d for --seq %d", n, seq+1, seq)
+		return fmt.Errorf("data: corpus too short: %d tokens, need at least %d for sequences of %d", n, seq+1, seq)
 	}
 	return nil
 }

@@ -200,8 +200,8 @@ func TestLoaderErrors(t *testing.T) {
 		n, batch, sq int
 		wantErr      string
 	}{
-		{"too short", 64, 1, 64, "corpus too short: 64 tokens, need at least 65 for --seq 64"},
-		{"empty", 0, 1, 8, "corpus too short: 0 tokens, need at least 9 for --seq 8"},
+		{"too short", 64, 1, 64, "data: corpus too short: 64 tokens, need at least 65 for sequences of 64"},
+		{"empty", 0, 1, 8, "data: corpus too short: 0 tokens, need at least 9 for sequences of 8"},
 		{"zero batch", 100, 0, 8, "batch size 0"},
 		{"zero seq", 100, 1, 0, "sequence length 0"},
 		{"just enough", 65, 1, 64, ""},
@@ -263,7 +263,7 @@ func TestEvalWindows(t *testing.T) {
 		{"thinned evenly", 101, 10, 3, []int{0, 30, 60}, ""},
 		{"one", 101, 10, 1, []int{0}, ""},
 		{"minimal", 5, 4, 0, []int{0}, ""},
-		{"too short", 4, 4, 0, nil, "corpus too short: 4 tokens, need at least 5 for --seq 4"},
+		{"too short", 4, 4, 0, nil, "data: corpus too short: 4 tokens, need at least 5 for sequences of 4"},
 		{"bad seq", 4, 0, 0, nil, "sequence length 0"},
 	}
 	for _, tt := range tests {

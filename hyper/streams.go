@@ -67,7 +67,7 @@ func NewStreams(cfg Config, c, maxN int, s *param.Store) (*Streams, error) {
 		return nil, fmt.Errorf("hyper: contract %q: want sum, mean or learned", cfg.Contract)
 	}
 	if maxN < 1 || s == nil {
-		return nil, fmt.Errorf("--contract learned needs a parameter store and maxN ≥ 1 (got %d)", maxN)
+		return nil, fmt.Errorf("hyper: contract learned needs a parameter store and maxN ≥ 1 (got %d)", maxN)
 	}
 	st.maxT = maxN
 	st.fn = s.Add("head_conn.fn", true, n, n*c)

@@ -122,10 +122,10 @@ func (a *attention) forward(u, y []float32, B, T int) {
 func (a *attention) backward(u, dy, du []float32) {
 	B, T, C := a.B, a.T, a.cfg.D
 	N := B * T
-	a.out.backward(a.att, dy, a.sc.datt, N, false)
+	a.out.backward(a.att, dy, a.sc.datt, N)
 	kernels.ParallelFor(B*a.cfg.Heads, a.headBwd)
 	kernels.ParallelFor(B, a.ropeB)
-	a.qkv.backward(a.normed, a.sc.dqkv, a.sc.dnorm, N, false)
+	a.qkv.backward(a.normed, a.sc.dqkv, a.sc.dnorm, N)
 	a.norm.backward(u[:N*C], a.sc.dnorm, du, N)
 }
 

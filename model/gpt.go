@@ -64,7 +64,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 		return nil, err
 	}
 	if maxB < 1 {
-		return nil, fmt.Errorf("--batch %d: must be at least 1", maxB)
+		return nil, fmt.Errorf("model: batch %d: must be at least 1", maxB)
 	}
 	C, V, N, n, h := cfg.D, cfg.Vocab, maxB*cfg.Seq, cfg.Streams, cfg.MLPHidden
 	s := &param.Store{}

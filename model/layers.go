@@ -22,14 +22,10 @@ func (l linear) forward(x, y []float32, N int) {
 	kernels.GEMM(false, true, N, l.out, l.in, 1, x, l.in, l.w.Data, l.in, 0, y, l.out)
 }
 
-// backward: dy (N, out), x (N, in). dx is overwritten (accumulate=false) or
-// accumulated into; dW is always accumulated.
-func (l linear) backward(x, dy, dx []float32, N int, accumulate bool) {
-	beta := float32(0)
-	if accumulate {
-		beta = 1
-	}
-	kernels.GEMM(false, false, N, l.in, l.out, 1, dy, l.out, l.w.Data, l.in, beta, dx, l.in)
+// backward: dy (N, out), x (N, in). dx (N, in) is OVERWRITTEN; dW is
+// accumulated.
+func (l linear) backward(x, dy, dx []float32, N int) {
+	kernels.GEMM(false, false, N, l.in, l.out, 1, dy, l.out, l.w.Data, l.in, 0, dx, l.in)
 	kernels.GEMM(true, false, l.out, l.in, N, 1, dy, l.out, x, l.in, 1, l.w.Grad, l.in)
 }
 

@@ -54,8 +54,8 @@ func (m *mlp) forward(u, y []float32, B, T int) {
 // backward: dy (N, C) → du ACCUMULATED.
 func (m *mlp) backward(u, dy, du []float32) {
 	N := m.N
-	m.down.backward(m.act, dy, m.sc.dact, N, false)
+	m.down.backward(m.act, dy, m.sc.dact, N)
 	kernels.ParallelForGrain(N, 16, m.swiB)
-	m.gateUp.backward(m.normed, m.sc.dgu, m.sc.dnorm, N, false)
+	m.gateUp.backward(m.normed, m.sc.dgu, m.sc.dnorm, N)
 	m.norm.backward(u, m.sc.dnorm, du, N)
 }
