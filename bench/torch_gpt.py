@@ -22,6 +22,12 @@ Modes:
   --write-random DIR
       write a random checkpoint (d32 L2 H4, V256) plus logits.safetensors from
       an independent numpy float64 reference forward pass, for Go-side tests.
+  --make-reference DIR [--seed S]
+      write DIR/<case>/{config.json, model.safetensors, expected.safetensors}
+      for residual, hc, hc (learned contraction, tied head), mhc (paper and
+      deepseek Sinkhorn) and mhc-lite: tiny models with every tensor random,
+      their logits, loss and selected gradients in float64 (checked in as
+      model/testdata/reference, compared by model/reference_test.go).
 
 Run with the system interpreter (PyTorch 1.13 from Debian):
   OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_gpt.py --bench --preset tiny --json
@@ -223,12 +229,13 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rope_tables(T, hd, theta):
-    """cos/sin [T, hd] for rotate-half RoPE: angle(pos, j) = pos * theta^(-2j/hd)."""
+def rope_tables(T, hd, theta, dtype=torch.float32):
+    """cos/sin [T, hd] for rotate-half RoPE: angle(pos, j) = pos * theta^(-2j/hd),
+    computed in float64 and returned as dtype."""
     inv = theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
     ang = torch.arange(T, dtype=torch.float64)[:, None] * inv[None, :]
     ang = torch.cat([ang, ang], dim=-1)
-    return ang.cos().float(), ang.sin().float()
+    return ang.cos().to(dtype), ang.sin().to(dtype)
 
 
 def apply_rope(x, cos, sin):
@@ -272,7 +279,8 @@ class MLP(nn.Module):
 # ---------------------------------------------------------------------------
 # connections (docs/FORMAT.md "Connection tensors"; Go: hyper/hc.go, hyper/mhc.go,
 # hyper/streams.go, manifold/sinkhorn.go, manifold/lite.go). The residual state X is
-# (B, T, n, C); the coefficients are computed in float64 and applied in float32.
+# (B, T, n, C); the coefficients are computed in float64 and applied in the model's dtype
+# (float32; float64 for --make-reference).
 
 HC_NORM_EPS = 1e-5      # hyper.HCNormEps: eps of HC's parameter-free LayerNorm
 HEAD_NORM_EPS = 1e-6    # hyper.HeadNormEps: learned contraction's RMS eps
@@ -355,7 +363,7 @@ class HCConn(nn.Module):
             alpha[..., 1:] = torch.eye(n, dtype=torch.float64)
         if self.fix_post:
             beta = torch.ones_like(beta)
-        alpha, beta = alpha.float(), beta.float()
+        alpha, beta = alpha.to(X.dtype), beta.to(X.dtype)  # float32, or float64 in a .double() model
         u = torch.einsum("bti,btic->btc", alpha[..., 0], X)
         return u, (alpha, beta)
 
@@ -416,7 +424,7 @@ class MHCConn(nn.Module):
         return hpre, hpost, hres
 
     def pre(self, X):
-        hpre, hpost, hres = (c.float() for c in self.coefficients(X))
+        hpre, hpost, hres = (c.to(X.dtype) for c in self.coefficients(X))
         return torch.einsum("bti,btic->btc", hpre, X), (hpost, hres)
 
     def post(self, X, y, coef):
@@ -441,7 +449,7 @@ class HeadConn(nn.Module):
         r = torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + HEAD_NORM_EPS)
         w = torch.sigmoid(self.scale.double() * r * (v @ self.fn.double().t()) + self.base.double()) \
             + HEAD_WEIGHT_EPS
-        return torch.einsum("bti,btic->btc", w.float(), X)
+        return torch.einsum("bti,btic->btc", w.to(X.dtype), X)
 
 
 def make_conn(cfg, l):
@@ -500,11 +508,13 @@ class GPT(nn.Module):
                 nn.init.normal_(p, 0.0, 0.02)
 
     def tables(self, T):
-        """RoPE cos/sin and the causal mask (True above the diagonal) for length T, cached."""
-        if T not in self._rope:
-            cos, sin = rope_tables(T, self.cfg.d_model // self.cfg.n_heads, self.cfg.rope_theta)
-            self._rope[T] = cos, sin, torch.ones(T, T, dtype=torch.bool).triu(1)
-        return self._rope[T]
+        """RoPE cos/sin (in the model's dtype) and the causal mask (True above the
+        diagonal) for length T, cached."""
+        dtype = self.wte.weight.dtype
+        if (T, dtype) not in self._rope:
+            cos, sin = rope_tables(T, self.cfg.d_model // self.cfg.n_heads, self.cfg.rope_theta, dtype)
+            self._rope[T, dtype] = cos, sin, torch.ones(T, T, dtype=torch.bool).triu(1)
+        return self._rope[T, dtype]
 
     def forward(self, idx, targets=None):
         cos, sin, mask = self.tables(idx.shape[1])
@@ -942,6 +952,261 @@ def selftest():
     return 0
 
 
+# ---------------------------------------------------------------------------
+# --make-reference: checked-in reference values for model/reference_test.go
+# (llm.c's test_gpt2.c habit). Each case is a tiny model with every tensor drawn
+# at random (far from the symmetric init), its logits, loss and selected
+# gradients computed in float64 from the float32 weights.
+
+REF_ARCH = dict(vocab_size=32, d_model=16, n_layers=2, n_heads=2, mlp_hidden=32, seq_len=12)
+REF_B = 2
+REFERENCE_CASES = [
+    ("residual", dict(conn="residual")),
+    ("hc", dict(conn="hc", streams=4)),
+    ("hc-learned-tied", dict(conn="hc", streams=4, contract="learned", tie_embeddings=True)),
+    ("mhc", dict(conn="mhc", streams=4)),
+    ("mhc-deepseek", dict(conn="mhc", streams=4, sinkhorn="deepseek", sinkhorn_eps=1e-6, contract="mean")),
+    ("mhc-lite", dict(conn="mhc-lite", streams=4)),
+]
+
+
+def go_float(x, bits):
+    """x as Go's encoding/json writes a float32 (bits=32) or float64 field:
+    shortest round-trip digits, positional notation in [1e-6, 1e21)."""
+    f = np.float32 if bits == 32 else np.float64
+    v = f(x)
+    if v != 0 and not f(1e-6) <= abs(v) < f(1e21):  # compared in the field's precision, as Go does
+        raise ValueError(f"go_float: {x!r} would need exponent notation")
+    return np.format_float_positional(v, unique=True, trim="-")
+
+
+def go_config_json(cfg, init_std=0.02):
+    """config.json byte for byte as train.SaveCheckpoint writes it (Go's
+    json.MarshalIndent of model.Config, two-space indent, trailing newline)."""
+    items = [("vocab_size", cfg.vocab_size), ("d_model", cfg.d_model), ("n_layers", cfg.n_layers),
+             ("n_heads", cfg.n_heads), ("mlp_hidden", cfg.mlp_hidden), ("seq_len", cfg.seq_len),
+             ("rope_theta", go_float(cfg.rope_theta, 64)), ("norm_eps", go_float(cfg.norm_eps, 32)),
+             ("tie_embeddings", "true" if cfg.tie_embeddings else "false"),
+             ("init_std", go_float(init_std, 32)), ("conn", json.dumps(cfg.conn)),
+             ("streams", cfg.streams), ("contract", json.dumps(cfg.contract)),
+             ("sinkhorn_iters", cfg.sinkhorn_iters), ("sinkhorn", json.dumps(cfg.sinkhorn)),
+             ("sinkhorn_eps", go_float(cfg.sinkhorn_eps, 32)),
+             ("conn_norm_eps", go_float(cfg.conn_norm_eps, 32)), ("res_bias", go_float(cfg.res_bias, 32))]
+    if cfg.fixed:
+        items.append(("fixed", json.dumps(cfg.fixed)))
+    return "{\n" + ",\n".join(f'  "{k}": {v}' for k, v in items) + "\n}\n"
+
+
+def reference_conn(rng, cfg, p, l):
+    """Random connection tensors for sublayer l, far from the init.
+
+    mHC / lite: phi ~ N(0, 1/(nC)) so that r*(phi.v) ~ N(0, 1) per logit, gates
+    alpha ~ U(0.5, 1.5), bias ~ N(0, 1): H_res logits of spread ~1.4, with a
+    token-independent asymmetric part (bias) and a token-dependent one (phi).
+    HC: static maps = init + N(0, 0.3²), dynamic projections N(0, 0.25²) (tanh
+    arguments ~N(0, 1) on the unit-variance LayerNorm output), scales U(0.2, 0.5)."""
+    n, d = cfg.streams, cfg.d_model
+    if cfg.conn == "residual":
+        return []
+    if cfg.conn == "hc":
+        sa = np.zeros((n, n + 1))
+        sa[l % n, 0] = 1
+        sa[:, 1:] = np.eye(n)
+        return [(p + "static_alpha", sa + rng.normal(0, 0.3, sa.shape)),
+                (p + "static_beta", 1 + rng.normal(0, 0.3, n)),
+                (p + "dynamic_alpha", rng.normal(0, 0.25, (d, n + 1))),
+                (p + "dynamic_beta", rng.normal(0, 0.25, d)),
+                (p + "scale_alpha", rng.uniform(0.2, 0.5, 1)),
+                (p + "scale_beta", rng.uniform(0.2, 0.5, 1))]
+    P = 2 * n + (math.factorial(n) if cfg.conn == "mhc-lite" else n * n)
+    return [(p + "phi", rng.normal(0, 1 / math.sqrt(n * d), (P, n * d))),
+            (p + "alpha", rng.uniform(0.5, 1.5, 3)),
+            (p + "bias", rng.normal(0, 1.0, P))]
+
+
+def reference_weights(rng, cfg):
+    """Every tensor of the model, float32, in the Go parameter order. Norm
+    weights U(0.5, 1.5); qkv and gate_up N(0, 0.35²) (attention scores of
+    spread ~2 on normalised inputs, so the softmax is far from uniform);
+    wte N(0, 0.5²) and lm_head N(0, 0.4²) (logits of spread ~2, tied or not)."""
+    d, hid, V, n = cfg.d_model, cfg.mlp_hidden, cfg.vocab_size, cfg.streams
+    w = [("wte.weight", rng.normal(0, 0.5, (V, d)))]
+    for i in range(cfg.n_layers):
+        p = f"blocks.{i}."
+        w += reference_conn(rng, cfg, p + "attn_conn.", 2 * i)
+        w += [(p + "attn_norm.weight", rng.uniform(0.5, 1.5, d)),
+              (p + "attn.qkv.weight", rng.normal(0, 0.35, (3 * d, d))),
+              (p + "attn.out.weight", rng.normal(0, 0.25, (d, d)))]
+        w += reference_conn(rng, cfg, p + "mlp_conn.", 2 * i + 1)
+        w += [(p + "mlp_norm.weight", rng.uniform(0.5, 1.5, d)),
+              (p + "mlp.gate_up.weight", rng.normal(0, 0.35, (2 * hid, d))),
+              (p + "mlp.down.weight", rng.normal(0, 0.2, (d, hid)))]
+    if cfg.contract == "learned":
+        w += [("head_conn.fn", rng.normal(0, 1 / math.sqrt(n * d), (n, n * d))),
+              ("head_conn.base", rng.normal(0, 0.5, n)),
+              ("head_conn.scale", rng.uniform(0.5, 1.5, 1))]
+    w.append(("norm_f.weight", rng.uniform(0.5, 1.5, d)))
+    if not cfg.tie_embeddings:
+        w.append(("lm_head.weight", rng.normal(0, 0.4, (V, d))))
+    return [(name, a.astype(np.float32)) for name, a in w]
+
+
+def reference_grad_names(cfg):
+    """The gradients stored: embedding, attention norm and QKV (RoPE acts on
+    QKV's q and k rows), an MLP weight, the final norm, the LM head, and every
+    connection tensor of the first sublayer (its gradient crosses every later
+    H_res) and of the learned contraction."""
+    names = ["wte.weight", "blocks.0.attn_norm.weight", "blocks.0.attn.qkv.weight",
+             "blocks.0.mlp.gate_up.weight", "norm_f.weight"]
+    if not cfg.tie_embeddings:
+        names.append("lm_head.weight")
+    if cfg.conn == "hc":
+        names += [f"blocks.0.attn_conn.{t}" for t in ("static_alpha", "static_beta", "dynamic_alpha",
+                                                        "dynamic_beta", "scale_alpha", "scale_beta")]
+    elif cfg.conn in ("mhc", "mhc-lite"):
+        names += [f"blocks.0.attn_conn.{t}" for t in ("phi", "alpha", "bias")]
+    if cfg.contract == "learned":
+        names += ["head_conn.fn", "head_conn.base", "head_conn.scale"]
+    return names
+
+
+def reference_diagnostics(model, idx):
+    """Statistics showing the reference is not near a symmetric point: per
+    token H_res, averaged over tokens and sublayers: ||H - H^T||/||H||,
+    ||H - J/n||, ||H - I||; min and max entry; and the attention softmax's
+    mean normalised entropy over rows t >= 1 (1 = uniform over the past)."""
+    recs, probs = [], []
+    saved = []
+    for b in model.blocks:
+        for conn in (b.attn_conn, b.mlp_conn):
+            if conn is None:
+                continue
+            orig = conn.pre
+
+            def pre(X, conn=conn, orig=orig):
+                u, coef = orig(X)
+                hres = coef[1] if isinstance(conn, MHCConn) else coef[0][..., 1:].transpose(-1, -2)
+                recs.append(hres.detach().double())
+                return u, coef
+            conn.pre = pre
+            saved.append(conn)
+        attn = b.attn
+        orig_fwd = attn.forward
+
+        def fwd(x, cos, sin, mask, attn=attn, orig_fwd=orig_fwd):
+            B, T, d = x.shape
+            q, k, _ = attn.qkv(x).split(d, dim=-1)
+            q, k = (t.view(B, T, attn.h, attn.hd).transpose(1, 2) for t in (q, k))
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            s = (q @ k.transpose(-2, -1)) / math.sqrt(attn.hd)
+            probs.append(s.masked_fill(mask, float("-inf")).softmax(dim=-1).detach())
+            return orig_fwd(x, cos, sin, mask)
+        attn.forward = fwd
+        saved.append(attn)
+    with torch.no_grad():
+        model(idx)
+    for mod in saved:  # drop the instance overrides: the class methods are back
+        if isinstance(mod, Attention):
+            del mod.forward
+        else:
+            del mod.pre
+    out = {}
+    if recs:
+        H = torch.stack(recs)
+        n = H.shape[-1]
+        fro = lambda A: A.pow(2).sum((-2, -1)).sqrt()  # noqa: E731
+        out["hres_asym"] = float((fro(H - H.transpose(-1, -2)) / fro(H)).mean())
+        out["hres_dist_uniform"] = float(fro(H - 1.0 / n).mean())
+        out["hres_dist_identity"] = float(fro(H - torch.eye(n, dtype=H.dtype)).mean())
+        out["hres_min"], out["hres_max"] = float(H.min()), float(H.max())
+    P = torch.stack(probs)[..., 1:, :]  # rows t >= 1
+    T = P.shape[-1]
+    ent = -(P * P.clamp_min(1e-300).log()).sum(-1)
+    ent = ent / torch.arange(2, T + 1, dtype=P.dtype).log()
+    out["attn_entropy"] = float(ent.mean())
+    return out
+
+
+# A drawn case is kept only if the float32 PyTorch twin reproduces its float64
+# values to within these bounds (logits: |Δ| / (1 + |want|); gradients: |Δ| /
+# the tensor's max |grad|); otherwise the next draw is taken. Random weights
+# can land near an ill-conditioned point (for example HC read-in weights that
+# almost cancel, so RMSNorm amplifies float32 rounding ~100×), where no float32
+# engine can match a float64 reference tightly; this keeps the Go test's
+# tolerance meaningful.
+REF_F32_LOGITS = 5e-6
+REF_F32_GRADS = 5e-6
+REF_MAX_DRAWS = 20
+
+
+def reference_run(cfg, weights, tokens, targets, dtype):
+    """Logits (B, T, V), mean cross-entropy and every parameter's gradient of
+    the torch twin in dtype (float64: exact math on the float32 weights)."""
+    model = GPT(cfg)
+    model.load_state_dict({n: torch.from_numpy(a.copy()) for n, a in weights}, strict=True)
+    if dtype == torch.float64:
+        model.double()
+        for mod in model.modules():
+            if isinstance(mod, RMSNorm):
+                mod.eps = _f32(mod.eps)  # Go keeps norm_eps as float32
+    idx, tgt = torch.from_numpy(tokens.astype(np.int64)), torch.from_numpy(targets.astype(np.int64))
+    logits, loss = model(idx, tgt)
+    loss.backward()
+    grads = {n: p.grad.double().numpy() for n, p in model.named_parameters()}
+    return model, logits.detach().double().numpy(), loss.item(), grads
+
+
+def make_reference(outdir, seed):
+    """Write outdir/<case>/{config.json, model.safetensors, expected.safetensors}
+    for every REFERENCE_CASES entry; returns the process exit code."""
+    for k, (name, kw) in enumerate(REFERENCE_CASES):
+        cfg = Config(**REF_ARCH, **kw)
+        names = reference_grad_names(cfg)
+        T, V = cfg.seq_len, cfg.vocab_size
+        for draw in range(REF_MAX_DRAWS):
+            rng = np.random.default_rng([seed, k, draw])
+            weights = reference_weights(rng, cfg)
+            seq = rng.integers(0, V, size=(REF_B, T + 1)).astype(np.int32)
+            tokens, targets = seq[:, :-1], seq[:, 1:]
+            model, logits, loss, grads = reference_run(cfg, weights, tokens, targets, torch.float64)
+            _, l32, _, g32 = reference_run(cfg, weights, tokens, targets, torch.float32)
+            e_logits = float((np.abs(l32 - logits) / (1 + np.abs(logits))).max())
+            e_grads = max(float(np.abs(g32[g] - grads[g]).max() / np.abs(grads[g]).max()) for g in names)
+            if e_logits <= REF_F32_LOGITS and e_grads <= REF_F32_GRADS:
+                break
+            print(f"{name}: draw {draw} is ill-conditioned in float32 (logits {e_logits:.2g}, "
+                  f"gradients {e_grads:.2g}); drawing again")
+        else:
+            raise AssertionError(f"{name}: no well-conditioned draw in {REF_MAX_DRAWS}")
+
+        # Cross-check the torch twin against the independent numpy loops.
+        wd = {n: a.astype(np.float64) for n, a in weights}
+        cfg64 = Config(**REF_ARCH, **kw)
+        cfg64.norm_eps = _f32(cfg64.norm_eps)
+        for b in range(REF_B):
+            diff = float(np.abs(ref_forward(wd, cfg64, tokens[b]) - logits[b]).max())
+            if diff > 1e-10:
+                raise AssertionError(f"{name}: torch float64 logits differ from the numpy reference by {diff:.3g}")
+
+        diag = reference_diagnostics(model, torch.from_numpy(tokens.astype(np.int64)))
+        d = os.path.join(outdir, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            f.write(go_config_json(cfg))
+        st_write(os.path.join(d, "model.safetensors"), weights, {"format": "mhc", "version": "1", "step": "0"})
+        meta = {"format": "mhc-reference", "torch": torch.__version__, "numpy": np.__version__,
+                "seed": f"{seed},{k},{draw}", "dtype": "float64 from the float32 weights",
+                "f32_twin_logits_err": f"{e_logits:.3g}", "f32_twin_grads_err": f"{e_grads:.3g}"}
+        meta.update({key: f"{v:.4g}" for key, v in diag.items()})
+        st_write(os.path.join(d, "expected.safetensors"),
+                 [("tokens", tokens), ("targets", targets), ("logits", logits), ("loss", np.array(loss))]
+                 + [("grad." + g, grads[g]) for g in names], meta)
+        print(f"{name}: draw {draw}, loss {loss:.6f}, |logits| max {float(np.abs(logits).max()):.3g}, "
+              f"{len(names)} gradients; float32 twin: logits {e_logits:.2g}, gradients {e_grads:.2g}; "
+              + ", ".join(f"{key} {v:.3g}" for key, v in diag.items()))
+    return 0
+
+
 def write_sample(path):
     """The fixture read by safetensors/safetensors_test.go (TestPythonFile)."""
     st_write(path, [("tokens", np.array([[0, 1, 2, 255]], np.int32)),
@@ -960,6 +1225,8 @@ def main():
     mode.add_argument("--write-sample", metavar="PATH", help="write the Go test fixture")
     mode.add_argument("--write-random", metavar="DIR",
                       help="write a random residual checkpoint + numpy-reference logits.safetensors to DIR")
+    mode.add_argument("--make-reference", metavar="DIR",
+                      help="write the float64 reference cases of model/reference_test.go under DIR")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     ap.add_argument("--steps", type=int, default=20, help="timed steps")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
@@ -980,6 +1247,8 @@ def main():
             return check(args.check, args.logits, args.tol)
         if args.selftest:
             return selftest()
+        if args.make_reference:
+            return make_reference(args.make_reference, args.seed)
         if args.write_random:
             cfg = Config(vocab_size=256, d_model=32, n_layers=2, n_heads=4, mlp_hidden=64, seq_len=16)
             print("wrote", random_checkpoint(args.write_random, cfg, T=16, seed=args.seed))
