@@ -132,7 +132,7 @@ func Resume(dir string, c Continue) (*Run, error) {
 		opts.Steps = c.Steps
 	}
 	if opts.Steps <= st.Step {
-		return nil, fmt.Errorf("train: %s: %w: %d of %d steps done", dir, ErrRunDone, st.Step, opts.Steps)
+		return nil, fmt.Errorf("train: %s: %w (%d of %d steps)", dir, ErrRunDone, st.Step, opts.Steps)
 	}
 	if c.Data != "" && c.Data != st.Data {
 		return nil, fmt.Errorf("train: %s: data %s differs from the run's data %s (an exact resume needs the same corpus)", dir, c.Data, st.Data)

@@ -145,7 +145,7 @@ func (f *trainFlags) open(set map[string]bool) (*train.Run, error) {
 		}
 		r, err := train.Resume(f.resume, c)
 		if errors.Is(err, train.ErrRunDone) {
-			return nil, bad("--resume %v; pass --steps N with a larger N to continue", err)
+			return nil, bad("--resume: %v; pass --steps N with a larger N to continue", err)
 		}
 		return r, err
 	}
