@@ -18,18 +18,22 @@ import "math"
 // the Go path by an ulp. Serial over the given range; parallelise by calling
 // it on disjoint sub-slices.
 func AdamW(p, g, m, v []float32, lr, b1, b2, eps, wd, bc1, bc2 float32) {
+	adamwV(vecs(), p, g, m, v, lr, b1, b2, eps, wd, bc1, bc2)
+}
+
+func adamwV(vk *vecKernels, p, g, m, v []float32, lr, b1, b2, eps, wd, bc1, bc2 float32) {
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
 	lrwd := lr * wd
 	ob1, ob2 := 1-b1, 1-b2
 	i0 := 0
-	if vecAVX2 && n >= 8 {
-		i0 = n &^ 7
+	if vk.adamw != nil && n >= vk.blk {
+		i0 = n &^ (vk.blk - 1)
 		h := adamHyper{lr: lr, lrwd: lrwd, b1: b1, ob1: ob1, b2: b2, ob2: ob2, bc1: bc1, bc2: bc2, eps: eps}
 		if wd != 0 {
 			h.decay = 1
 		}
-		adamwAVX2(&p[0], &g[0], &m[0], &v[0], i0, &h)
+		vk.adamw(&p[0], &g[0], &m[0], &v[0], i0, h)
 	}
 	for i := i0; i < n; i++ {
 		gi := g[i]
@@ -44,8 +48,9 @@ func AdamW(p, g, m, v []float32, lr, b1, b2, eps, wd, bc1, bc2 float32) {
 	}
 }
 
-// adamHyper passes AdamW's scalars to the assembly loop; the field order is
-// part of the assembly's contract (byte offsets 0..36).
+// adamHyper passes AdamW's scalars to the assembly loop, by value (a pointer
+// would escape through the dispatch table's function value and allocate);
+// the field names and order are part of the assembly's contract.
 type adamHyper struct {
 	lr, lrwd, b1, ob1, b2, ob2, bc1, bc2, eps float32
 	decay                                     int32

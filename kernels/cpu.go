@@ -1,16 +1,28 @@
 package kernels
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
-// gemmPath names the GEMM micro-kernel families.
+// Kernel paths: each names one row of the dispatch table, which selects the
+// GEMM micro-kernel and the vector-kernel implementation together.
 const (
 	pathGeneric = "generic"
 	pathAVX2    = "avx2"
 	pathAVX512  = "avx512"
+)
+
+// Environment variables that override the path chosen from the CPU features.
+// MHC_KERNELS wins when both are set (non-empty); MHC_GEMM is the older name.
+const (
+	envKernels = "MHC_KERNELS"
+	envGEMM    = "MHC_GEMM"
 )
 
 // kernelFunc is the micro-kernel contract shared by all paths. It multiplies a
@@ -38,29 +50,91 @@ type gemmKernel struct {
 	peakFlops  int             // flops per peak iteration
 }
 
+// kernelPath is one row of the dispatch table: everything a path runs. The
+// GEMM driver and every vector kernel load the active row on each call, so a
+// switch of path switches all of them at once.
+type kernelPath struct {
+	name string
+	gemm *gemmKernel // never nil; &genericKernel on the generic path
+	vec  vecKernels  // nil loops run the portable Go code
+
+	checkOnce sync.Once
+	checkErr  error // self-check outcome, set once by selfCheck
+}
+
+// newPath returns a table row. Rows are built only through it (or a literal
+// with the same fields): a kernelPath holds a sync.Once and must not be copied.
+func newPath(name string, g *gemmKernel, v vecKernels) *kernelPath {
+	return &kernelPath{name: name, gemm: g, vec: v}
+}
+
 var (
-	// gemmCur is the active kernel; swapped only by setGEMMPath (tests) and init.
-	gemmCur atomic.Pointer[gemmKernel]
-	// gemmPaths lists the kernels this machine can run, best first.
-	gemmPaths []*gemmKernel
+	// curPath is the active row. Swapped only by selection (init, the
+	// setGEMMPath test hook) and other test hooks; kernels read it with one
+	// atomic load per call.
+	curPath atomic.Pointer[kernelPath]
+	// kernelPaths lists the rows this machine can run, best first; the last
+	// is always the generic row, which needs no self-check.
+	kernelPaths []*kernelPath
+	// kernelLog receives the dispatcher's notices, one line each (an
+	// unusable override, a failed self-check). Tests replace it.
+	kernelLog io.Writer = os.Stderr
+
+	// selMu serialises selections; selErr is the joined self-check failures
+	// that made the last selection fall back (nil when its first choice passed).
+	selMu  sync.Mutex
+	selErr error
 )
 
 func init() {
-	gemmPaths = append(archKernels(), &genericKernel)
-	gemmCur.Store(choosePath(os.Getenv("MHC_GEMM")))
+	kernelPaths = append(archPaths(), newPath(pathGeneric, &genericKernel, goVec))
+	selectKernels(os.Getenv(envKernels), os.Getenv(envGEMM))
 }
 
-// choosePath returns the kernel named by the MHC_GEMM value env if this
-// machine supports it, else the best supported one.
-func choosePath(env string) *gemmKernel {
-	if p := findPath(strings.ToLower(strings.TrimSpace(env))); p != nil {
-		return p
+// selectKernels is the selection init makes from the values of MHC_KERNELS
+// and MHC_GEMM: the override (or the best row), then down the table past
+// any row whose self-check fails. It returns the row activated.
+func selectKernels(kernelsEnv, gemmEnv string) *kernelPath {
+	start, notice := choosePath(kernelsEnv, gemmEnv)
+	if notice != "" {
+		logKernels(notice)
 	}
-	return gemmPaths[0]
+	return activate(start)
 }
 
-func findPath(name string) *gemmKernel {
-	for _, p := range gemmPaths {
+// logKernels writes one notice line to kernelLog.
+func logKernels(msg string) {
+	fmt.Fprintf(kernelLog, "mhc kernels: %s\n", msg)
+}
+
+// choosePath returns the row to start selection from for the override
+// values of MHC_KERNELS and MHC_GEMM (MHC_KERNELS wins when non-empty): the
+// named row if this machine can run it, else the best row. notice is a
+// one-line explanation when a non-empty override cannot be honoured.
+func choosePath(kernelsEnv, gemmEnv string) (p *kernelPath, notice string) {
+	v, val := envKernels, strings.TrimSpace(kernelsEnv)
+	if val == "" {
+		v, val = envGEMM, strings.TrimSpace(gemmEnv)
+	}
+	best := kernelPaths[0]
+	if val == "" {
+		return best, ""
+	}
+	name := strings.ToLower(val)
+	if p := findPath(name); p != nil {
+		return p, ""
+	}
+	switch name {
+	case pathGeneric, pathAVX2, pathAVX512:
+		return best, fmt.Sprintf("%s=%s: this CPU cannot run the %s path; using %s", v, val, name, best.name)
+	}
+	return best, fmt.Sprintf("%s=%s: unknown path (want %s, %s or %s); using %s",
+		v, val, pathGeneric, pathAVX2, pathAVX512, best.name)
+}
+
+// findPath returns the runnable row called name, or nil.
+func findPath(name string) *kernelPath {
+	for _, p := range kernelPaths {
 		if p.name == name {
 			return p
 		}
@@ -68,22 +142,103 @@ func findPath(name string) *gemmKernel {
 	return nil
 }
 
-// setGEMMPath switches the active micro-kernel (used by tests to exercise every
-// path). It returns false if this machine cannot run the path, and a function
-// restoring the previous path.
+// activate makes the first row of kernelPaths, from start on, whose
+// self-check passes the active row. Each failure is logged as one line
+// naming the path, the kernel, the error and the row used instead. start
+// must be in kernelPaths. It returns the row activated.
+func activate(start *kernelPath) *kernelPath {
+	selMu.Lock()
+	defer selMu.Unlock()
+	i := 0
+	for kernelPaths[i] != start {
+		i++
+	}
+	var errs []error
+	for ; i < len(kernelPaths)-1; i++ {
+		err := kernelPaths[i].selfCheck()
+		if err == nil {
+			break
+		}
+		errs = append(errs, err)
+		logKernels(fmt.Sprintf("%v; using %s", err, kernelPaths[i+1].name))
+	}
+	p := kernelPaths[i]
+	selErr = errors.Join(errs...)
+	curPath.Store(p)
+	return p
+}
+
+// setGEMMPath is the test hook that switches the whole dispatch table (GEMM
+// and vector kernels) to the named path, self-checking it first as a
+// selection at init does. ok reports whether the named path is now active
+// (false if this machine cannot run it or its self-check failed, in which
+// case the fallback is active); restore reinstates the previous row.
 func setGEMMPath(name string) (ok bool, restore func()) {
-	old := gemmCur.Load()
 	p := findPath(name)
 	if p == nil {
 		return false, func() {}
 	}
-	gemmCur.Store(p)
-	return true, func() { gemmCur.Store(old) }
+	selMu.Lock()
+	old, oldErr := curPath.Load(), selErr
+	selMu.Unlock()
+	got := activate(p)
+	return got == p, func() {
+		selMu.Lock()
+		curPath.Store(old)
+		selErr = oldErr
+		selMu.Unlock()
+	}
 }
 
-// GEMMPath reports the micro-kernel family GEMM and GEMMSerial use:
-// "avx512", "avx2" or "generic". It is chosen at init from the CPU features
-// (and OS register-state support) and can be forced with the environment
-// variable MHC_GEMM=generic|avx2|avx512; a forced path the CPU cannot run is
-// ignored.
-func GEMMPath() string { return gemmCur.Load().name }
+// vecs returns the active row's vector kernels.
+func vecs() *vecKernels { return &curPath.Load().vec }
+
+// Path reports the active kernel path, "avx512", "avx2" or "generic", which
+// selects both the GEMM micro-kernel and the vector kernels (see the package
+// documentation). It is chosen at init: the best path this CPU (and OS
+// register-state support) can run, or the one named by MHC_KERNELS (or the
+// older MHC_GEMM), then moved down avx512 → avx2 → generic past any path
+// whose self-check fails.
+func Path() string { return curPath.Load().name }
+
+// GEMMPath reports the micro-kernel family GEMM and GEMMSerial use. It is the
+// same value as Path: one path selects every kernel.
+func GEMMPath() string { return Path() }
+
+// VectorPath reports the instruction set of the active path's vector
+// kernels (softmax, RMSNorm, RoPE, SwiGLU, AdamW, cross-entropy, vector ops):
+// "avx2" or "generic". The avx512 path uses the AVX2 vector loops (there are
+// no AVX-512 vector kernels yet), so VectorPath is "avx2" there.
+func VectorPath() string { return curPath.Load().vec.impl }
+
+// Paths lists the kernel paths this machine can run, best first; "generic"
+// is always last. Whether a path passed its self-check is CheckPath's.
+func Paths() []string {
+	names := make([]string, len(kernelPaths))
+	for i, p := range kernelPaths {
+		names[i] = p.name
+	}
+	return names
+}
+
+// SelfCheck returns the self-check failures that made the active path
+// differ from the one first chosen (the best runnable path, or the
+// override), joined; nil when that path passed. See CheckPath.
+func SelfCheck() error {
+	selMu.Lock()
+	defer selMu.Unlock()
+	return selErr
+}
+
+// CheckPath runs the self-check of the named path (once per process; later
+// calls return the recorded outcome) and returns its error: nil if every
+// kernel of the path agrees with its generic twin, an error naming the
+// kernel and its relative error otherwise, or an error if this machine
+// cannot run the path. It does not change the active path.
+func CheckPath(name string) error {
+	p := findPath(name)
+	if p == nil {
+		return fmt.Errorf("kernels: path %q is not runnable here (runnable: %s)", name, strings.Join(Paths(), ", "))
+	}
+	return p.selfCheck()
+}

@@ -2,15 +2,23 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// archKernels returns the assembly kernels this CPU and OS support, best first.
-// x/sys/cpu only reports AVX2/AVX-512 when the OS saves the ymm/zmm state.
-func archKernels() []*gemmKernel {
-	var ks []*gemmKernel
+// archPaths returns the assembly rows of the dispatch table this CPU and OS
+// support, best first. x/sys/cpu only reports AVX2/AVX-512 when the OS saves
+// the ymm/zmm state. There are no AVX-512 vector kernels yet: the avx512 row
+// uses the AVX2 vector loops (when the CPU has AVX2 and FMA, as every AVX-512
+// CPU does; otherwise the portable ones).
+func archPaths() []*kernelPath {
+	var ps []*kernelPath
+	hasAVX2 := cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	if cpu.X86.HasAVX512F {
-		ks = append(ks, &avx512Kernel)
+		v := goVec
+		if hasAVX2 {
+			v = avx2Vec
+		}
+		ps = append(ps, newPath(pathAVX512, &avx512Kernel, v))
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, &avx2Kernel)
+	if hasAVX2 {
+		ps = append(ps, newPath(pathAVX2, &avx2Kernel, avx2Vec))
 	}
-	return ks
+	return ps
 }

@@ -2,5 +2,5 @@
 
 package kernels
 
-// archKernels returns no assembly kernels on architectures other than amd64.
-func archKernels() []*gemmKernel { return nil }
+// archPaths returns no assembly rows on architectures other than amd64.
+func archPaths() []*kernelPath { return nil }

@@ -26,19 +26,20 @@ func CrossEntropy(dlogits, logits []float32, targets []int32, rows, V int, scale
 		dlogits = dlogits[:rows*V]
 	}
 	var total float64
+	v := vecs()
 	for r, t := range targets {
 		x := logits[r*V : (r+1)*V]
 		xt := x[t] // before dlogits (maybe aliasing x) is written
-		m := maxf(x)
+		m := maxfV(v, x)
 		if dlogits == nil {
-			s := expAffineSum(nil, x, 1, m)
+			s := expAffineSumV(v, nil, x, 1, m)
 			total += math.Log(s) + float64(m) - float64(xt)
 			continue
 		}
 		d := dlogits[r*V : (r+1)*V]
-		s := expAffineSum(d, x, 1, m)
+		s := expAffineSumV(v, d, x, 1, m)
 		total += math.Log(s) + float64(m) - float64(xt)
-		Scale(float32(float64(scale)/s), d)
+		scaleV(v, float32(float64(scale)/s), d)
 		d[t] -= scale
 	}
 	return total

@@ -10,4 +10,45 @@
 // their gradient outputs. Work is split statically over a fixed number of
 // workers, and no reduction is split across workers in a data-dependent way,
 // so results are bit-identical for the same inputs and the same GOMAXPROCS.
+//
+// # Dispatch
+//
+// One table selects every kernel. Each of its paths names a GEMM
+// micro-kernel and a vector-kernel implementation:
+//
+//	path      GEMM micro-kernel          vector kernels
+//	avx512    AVX-512F, 12×32 zmm tile   AVX2+FMA assembly (no AVX-512 vector code yet)
+//	avx2      AVX2+FMA, 6×16 ymm tile    AVX2+FMA assembly
+//	generic   pure Go, 4×4 tile          pure Go
+//
+// At init the package takes the best path this CPU and OS can run (amd64
+// only; elsewhere, and for the vector kernels in purego builds, Go code),
+// or the one named by the environment variable MHC_KERNELS=generic|avx2|avx512
+// (the older name MHC_GEMM is still honoured; MHC_KERNELS wins when both are
+// set). MHC_KERNELS=generic makes every kernel, GEMM and vector, pure Go. An
+// override naming a path this machine cannot run, or an unknown name, falls
+// back to the best runnable path with one line on standard error. Path
+// reports the active path (GEMMPath is the same value), VectorPath the
+// instruction set of its vector kernels, Paths the runnable ones.
+//
+// # Self-check
+//
+// A path is never used blind: when it is selected (at init, or when tests
+// switch paths), each of its kernels that differs from the generic one — the
+// GEMM micro-kernel, run through the real GEMM driver on odd shapes that
+// cover every transpose, beta = 0, 1 and other values, and more than one
+// cache block in each dimension, and every vector loop, on odd lengths — is
+// compared with its generic twin, within a relative error of 1e-5 of the
+// result's magnitude (FMA and summation order make results differ in the
+// last bits, so exact equality is not required). If a kernel disagrees (or
+// panics), selection falls back along avx512 → avx2 → generic, logging one
+// line such as
+//
+//	mhc kernels: avx512 gemm self-check failed (max rel err 3.1e-01); using avx2
+//
+// The check runs once per process per path, takes a few milliseconds (mostly
+// the generic GEMM it compares with) and leaves nothing on the kernels' hot
+// paths, which read the active path with one atomic load per call. SelfCheck
+// returns the failures behind the active path, CheckPath the outcome for any
+// runnable path.
 package kernels

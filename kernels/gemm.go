@@ -43,9 +43,15 @@ func GEMMSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 // fork/join cost (a few µs) is comparable to the work.
 const gemmParallelMin = 48 * 48 * 48
 
-// gemm implements GEMM with workers rectangles of C (0: Workers(), or 1 for
-// problems under gemmParallelMin).
+// gemm implements GEMM with the active path's micro-kernel and workers
+// rectangles of C (0: Workers(), or 1 for problems under gemmParallelMin).
 func gemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmKern(curPath.Load().gemm, workers, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmKern is gemm with the micro-kernel kern (the self-check runs a path
+// that is not active).
+func gemmKern(kern *gemmKernel, workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGEMMArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -61,7 +67,7 @@ func gemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []floa
 		}
 	}
 	g := getGEMMCtx()
-	g.kern = gemmCur.Load()
+	g.kern = kern
 	g.transA, g.transB = transA, transB
 	g.m, g.n, g.k = m, n, k
 	g.alpha, g.beta = alpha, beta

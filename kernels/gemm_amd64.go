@@ -23,9 +23,11 @@ var avx2Kernel = gemmKernel{
 
 // avx512Kernel: 12×32 tile (24 zmm accumulators, 2 B and 2 A-broadcast
 // registers: 14 loads per 24 FMAs). kc is smaller so the 32-wide B
-// micro-panel (24 KiB) fits L1. NOT YET RUN ON AVX-512 HARDWARE: the driver
-// is tested with this blocking via a Go micro-kernel (TestGEMMDriverBlocking)
-// and TestGEMMReference checks the assembly on machines that have AVX-512F.
+// micro-panel (24 KiB) fits L1. The driver is also tested with this blocking
+// through a Go micro-kernel (TestGEMMDriverBlocking), so machines without
+// AVX-512 cover its packing; TestGEMMReference runs the assembly where
+// AVX-512F is present, and the self-check (selfcheck.go) compares it with the
+// generic kernel before the avx512 path is used.
 var avx512Kernel = gemmKernel{
 	name: pathAVX512, mr: 12, nr: 32, kc: 192, mc: 192, nc: 4064,
 	fn: sgemmKernelAVX512, peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,

@@ -44,9 +44,7 @@ func TestGEMMDriverBlocking(t *testing.T) {
 			k.name = pathGeneric // GEMMPath is not under test here
 			k.fn = goMicroKernel(k.mr, k.nr)
 			k.fnRowA = nil
-			old := gemmCur.Load()
-			gemmCur.Store(&k)
-			defer gemmCur.Store(old)
+			defer useKernelPath(newPath(pathGeneric, &k, goVec))()
 			rng := rand.New(rand.NewPCG(5, 6))
 			for _, sh := range []gemmCase{{1, 1, 1, 0}, {13, 33, 7, 0}, {37, 65, 200, 0}, {200, 31, 400, 0}, {25, 4100, 3, 0}} {
 				for tr := range 4 {

@@ -51,7 +51,7 @@ func BenchmarkGEMM(b *testing.B) {
 				ok, restore := setGEMMPath(path)
 				defer restore()
 				if !ok {
-					b.Skipf("CPU cannot run %s", path)
+					b.Skipf("the %s path is not available here (CPU, or self-check: %v)", path, CheckPath(path))
 				}
 				rng := rand.New(rand.NewPCG(1, 1))
 				ar, ac := storedShape(s.transA, s.m, s.k)
@@ -78,7 +78,7 @@ func BenchmarkGEMM(b *testing.B) {
 func BenchmarkPeakGFLOPS(b *testing.B) {
 	var p float64
 	for b.Loop() {
-		p = measurePeak(gemmCur.Load())
+		p = measurePeak(curPath.Load().gemm)
 	}
 	b.ReportMetric(p, "GFLOP/s")
 }

@@ -98,7 +98,7 @@ func TestGEMMReference(t *testing.T) {
 			ok, restore := setGEMMPath(path)
 			defer restore()
 			if !ok {
-				t.Skipf("CPU cannot run the %s path", path)
+				t.Skipf("the %s path is not available here (CPU, or self-check: %v)", path, CheckPath(path))
 			}
 			rng := rand.New(rand.NewPCG(1, 2))
 			for _, sh := range gemmShapes {
@@ -241,7 +241,7 @@ func TestGEMMSerialConcurrent(t *testing.T) {
 			ok, restore := setGEMMPath(path)
 			defer restore()
 			if !ok {
-				t.Skipf("CPU cannot run the %s path", path)
+				t.Skipf("the %s path is not available here (CPU, or self-check: %v)", path, CheckPath(path))
 			}
 			const g, m, n, k = 8, 128, 128, 32
 			rng := rand.New(rand.NewPCG(3, 4))
@@ -284,7 +284,7 @@ func TestGEMMDeterministicAcrossWorkers(t *testing.T) {
 			ok, restore := setGEMMPath(path)
 			defer restore()
 			if !ok {
-				t.Skipf("CPU cannot run the %s path", path)
+				t.Skipf("the %s path is not available here (CPU, or self-check: %v)", path, CheckPath(path))
 			}
 			rng := rand.New(rand.NewPCG(7, 8))
 			const m, n, k = 101, 67, 300
@@ -334,39 +334,6 @@ func TestGEMMZeroAllocs(t *testing.T) {
 				t.Fatalf("%v allocations per call, want 0", allocs)
 			}
 		})
-	}
-}
-
-func TestGEMMPathSelection(t *testing.T) {
-	switch p := GEMMPath(); p {
-	case pathGeneric, pathAVX2, pathAVX512:
-	default:
-		t.Fatalf("GEMMPath() = %q", p)
-	}
-	if ok, _ := setGEMMPath("nonsense"); ok {
-		t.Fatal("unknown path accepted")
-	}
-	ok, restore := setGEMMPath(pathGeneric)
-	if !ok || GEMMPath() != pathGeneric {
-		t.Fatal("generic path must always be available")
-	}
-	restore()
-	// MHC_GEMM values (choosePath is what init applies to the variable).
-	tests := []struct{ env, want string }{
-		{"", gemmPaths[0].name},
-		{"generic", pathGeneric},
-		{" AVX2 ", pathAVX2},
-		{"avx512", pathAVX512},
-		{"bogus", gemmPaths[0].name},
-	}
-	for _, tc := range tests {
-		want := tc.want
-		if findPath(want) == nil {
-			want = gemmPaths[0].name // unsupported here: falls back to the best
-		}
-		if got := choosePath(tc.env).name; got != want {
-			t.Errorf("choosePath(%q) = %s, want %s", tc.env, got, want)
-		}
 	}
 }
 

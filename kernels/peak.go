@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"sort"
 	"sync"
 	"time"
 )
@@ -14,29 +13,14 @@ var (
 // PeakGFLOPS returns this machine's measured float32 FMA peak in GFLOP/s
 // (counting an FMA as 2 flops) for Workers() cores — one core's best rate
 // times Workers() — for MFU reporting.
-// It runs an assembly loop of independent vector FMAs of the GEMM path
-// selected at the first call (AVX-512 or AVX2); on the generic path it
-// estimates the peak of a scalar pure-Go multiply-add loop. The first call
-// takes about 50-100 ms; the result is cached for the life of the process.
+// It runs, on the calling goroutine, an assembly loop of independent vector
+// FMAs of the kernel path active at the first call (AVX-512 or AVX2); on the
+// generic path it estimates the peak of a scalar pure-Go multiply-add loop.
+// The first call takes about 50-100 ms; the result is cached for the life of
+// the process.
 func PeakGFLOPS() float64 {
-	peakOnce.Do(func() { peakVal = measurePeak(gemmCur.Load()) })
+	peakOnce.Do(func() { peakVal = measurePeak(curPath.Load().gemm) })
 	return peakVal
-}
-
-// peakTask runs the FMA loop once per worker index.
-type peakTask struct {
-	kern  *gemmKernel
-	iters int
-}
-
-func (t *peakTask) Run(lo, hi int) {
-	for range hi - lo {
-		if t.kern.peak != nil {
-			t.kern.peak(t.iters)
-		} else {
-			peakGo(t.iters)
-		}
-	}
 }
 
 // peakSink keeps the pure-Go loop's result alive.
@@ -61,38 +45,38 @@ func peakGo(iters int) {
 	peakSink += x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7
 }
 
+// measurePeak times k's FMA loop (peakGo when k has none) on the calling
+// goroutine and returns one core's best rate times Workers(), in GFLOP/s.
 func measurePeak(k *gemmKernel) float64 {
-	w := Workers()
-	flopsPerIter := 16
+	loop, flopsPerIter := peakGo, 16
 	if k.peak != nil {
-		flopsPerIter = k.peakFlops
+		loop, flopsPerIter = k.peak, k.peakFlops
 	}
-	t := &peakTask{kern: k, iters: 1 << 14}
 	// The loop runs on one core and the result is scaled by Workers(): a
 	// parallel round is only as fast as its most disturbed worker, so on a
 	// shared machine it read as low as half the peak (which inflates MFU),
 	// while one core's best round is stable. Peak is per-core peak × cores.
 	// Calibrate so one timed round takes about 8 ms.
+	iters := 1 << 14
 	for {
 		start := time.Now()
-		t.Run(0, 1)
+		loop(iters)
 		el := time.Since(start)
-		if el >= 2*time.Millisecond || t.iters >= 1<<30 {
-			scaled := float64(t.iters) * float64(8*time.Millisecond) / float64(max(el, time.Microsecond))
-			t.iters = max(1, int(scaled))
+		if el >= 2*time.Millisecond || iters >= 1<<30 {
+			scaled := float64(iters) * float64(8*time.Millisecond) / float64(max(el, time.Microsecond))
+			iters = max(1, int(scaled))
 			break
 		}
-		t.iters *= 4
+		iters *= 4
 	}
 	// Ten rounds, keep the best: a peak is an upper bound, and on a shared
 	// machine the best short round is the one least disturbed.
-	rates := make([]float64, 0, 10)
+	best := 0.0
 	for range 10 {
 		start := time.Now()
-		t.Run(0, 1)
-		el := time.Since(start).Seconds()
-		rates = append(rates, float64(w)*float64(t.iters)*float64(flopsPerIter)/el/1e9)
+		loop(iters)
+		el := max(time.Since(start).Seconds(), 1e-9)
+		best = max(best, float64(Workers())*float64(iters)*float64(flopsPerIter)/el/1e9)
 	}
-	sort.Float64s(rates)
-	return rates[len(rates)-1]
+	return best
 }

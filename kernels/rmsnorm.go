@@ -16,12 +16,13 @@ func RMSNorm(out, rstd, in, weight []float32, rows, dim int, eps float32) {
 		return
 	}
 	in, out, rstd, weight = in[:rows*dim], out[:rows*dim], rstd[:rows], weight[:dim]
+	v := vecs()
 	for r := range rstd {
 		x := in[r*dim : (r+1)*dim]
-		ss := SumSquares(x)
+		ss := sumSquaresV(v, x)
 		rs := float32(1 / math.Sqrt(ss/float64(dim)+float64(eps)))
 		rstd[r] = rs
-		mulScaled(out[r*dim:(r+1)*dim], x, weight, rs)
+		mulScaledV(v, out[r*dim:(r+1)*dim], x, weight, rs)
 	}
 }
 
@@ -43,46 +44,54 @@ func RMSNormBackward(din, dweight, dout, in, weight, rstd []float32, rows, dim i
 	n := rows * dim
 	din, dout, in, rstd = din[:n], dout[:n], in[:n], rstd[:rows]
 	weight, dweight = weight[:dim], dweight[:dim]
+	v := vecs()
 	for r, rs := range rstd {
 		x := in[r*dim : (r+1)*dim]
 		dy := dout[r*dim : (r+1)*dim]
 		dx := din[r*dim : (r+1)*dim]
-		rmsBackRow(dx, dweight, dy, x, weight, rs)
+		rmsBackRow(v, dx, dweight, dy, x, weight, rs)
 	}
 }
 
-// rmsBackRow does one row of RMSNormBackward.
-func rmsBackRow(dx, dw, dy, x, w []float32, rs float32) {
+// rmsBackRow does one row of RMSNormBackward with the vector set v.
+func rmsBackRow(v *vecKernels, dx, dw, dy, x, w []float32, rs float32) {
 	n := len(x)
 	dx, dw, dy, w = dx[:n], dw[:n], dy[:n], w[:n]
-	if vecAVX2 && n >= 8 {
-		k := n &^ 7
-		d := dot3AVX2(&dy[0], &w[0], &x[0], k)
+	c := rs * rs * rs / float32(n) * dot3V(v, dy, w, x)
+	i := 0
+	if v.rmsBack != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
+		v.rmsBack(&dx[0], &dw[0], &dy[0], &x[0], &w[0], i, rs, c)
+	}
+	for j := i; j < n; j++ {
+		dx[j] += rs*w[j]*dy[j] - c*x[j]
+		dw[j] += dy[j] * x[j] * rs
+	}
+}
+
+// dot3V returns sum(a[i]*b[i]*c[i]) for i < len(a) with the vector set v:
+// the loop's lanes plus a sequential tail, or 4 partial sums in Go.
+func dot3V(v *vecKernels, a, b, c []float32) float32 {
+	n := len(a)
+	b, c = b[:n], c[:n]
+	if v.dot3 != nil && n >= v.blk {
+		k := n &^ (v.blk - 1)
+		d := v.dot3(&a[0], &b[0], &c[0], k)
 		for j := k; j < n; j++ {
-			d += dy[j] * w[j] * x[j]
+			d += a[j] * b[j] * c[j]
 		}
-		c := rs * rs * rs / float32(n) * d
-		rmsBackAVX2(&dx[0], &dw[0], &dy[0], &x[0], &w[0], k, rs, c)
-		for j := k; j < n; j++ {
-			dx[j] += rs*w[j]*dy[j] - c*x[j]
-			dw[j] += dy[j] * x[j] * rs
-		}
-		return
+		return d
 	}
 	var s0, s1, s2, s3 float32
 	j := 0
 	for ; j+4 <= n; j += 4 {
-		s0 += dy[j] * w[j] * x[j]
-		s1 += dy[j+1] * w[j+1] * x[j+1]
-		s2 += dy[j+2] * w[j+2] * x[j+2]
-		s3 += dy[j+3] * w[j+3] * x[j+3]
+		s0 += a[j] * b[j] * c[j]
+		s1 += a[j+1] * b[j+1] * c[j+1]
+		s2 += a[j+2] * b[j+2] * c[j+2]
+		s3 += a[j+3] * b[j+3] * c[j+3]
 	}
 	for ; j < n; j++ {
-		s0 += dy[j] * w[j] * x[j]
+		s0 += a[j] * b[j] * c[j]
 	}
-	c := rs * rs * rs / float32(n) * ((s0 + s1) + (s2 + s3))
-	for j := range x {
-		dx[j] += rs*w[j]*dy[j] - c*x[j]
-		dw[j] += dy[j] * x[j] * rs
-	}
+	return (s0 + s1) + (s2 + s3)
 }

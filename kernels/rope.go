@@ -62,6 +62,7 @@ func rope(x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float3
 		panic("kernels: RoPE needs an even head dimension")
 	}
 	half := hd / 2
+	v := vecs()
 	for r := 0; r < rows; r++ {
 		t := (pos0 + r) * half
 		c := cos[t : t+half]
@@ -71,19 +72,19 @@ func rope(x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float3
 		for h := 0; h < heads; h++ {
 			a := row[h*hd : h*hd+half]
 			b := row[h*hd+half : (h+1)*hd]
-			ropePair(a, b, c, s, dir)
+			ropePair(v, a, b, c, s, dir)
 		}
 	}
 }
 
 // ropePair rotates (a[i], b[i]) by the angle with cosine c[i] and sine
-// dir*s[i].
-func ropePair(a, b, c, s []float32, dir float32) {
+// dir*s[i], with the vector set v.
+func ropePair(v *vecKernels, a, b, c, s []float32, dir float32) {
 	n := len(a)
 	b, c, s = b[:n], c[:n], s[:n]
-	if vecAVX2 && n >= 8 {
-		i := n &^ 7
-		ropeAVX2(&a[0], &b[0], &c[0], &s[0], i, dir)
+	if v.rope != nil && n >= v.blk {
+		i := n &^ (v.blk - 1)
+		v.rope(&a[0], &b[0], &c[0], &s[0], i, dir)
 		a, b, c, s = a[i:], b[i:], c[i:], s[i:]
 		n -= i
 	}

@@ -13,20 +13,22 @@ func Softmax(x []float32, rows, n int) {
 		return
 	}
 	x = x[:rows*n]
+	v := vecs()
 	for r := 0; r < rows; r++ {
-		softmaxRow(x[r*n:(r+1)*n], 1)
+		softmaxRow(v, x[r*n:(r+1)*n], 1)
 	}
 }
 
-// softmaxRow sets row[j] = softmax(scale*row)[j]; scale must be > 0.
-func softmaxRow(row []float32, scale float32) {
-	m := maxf(row) * scale
+// softmaxRow sets row[j] = softmax(scale*row)[j] with the vector set v;
+// scale must be > 0.
+func softmaxRow(v *vecKernels, row []float32, scale float32) {
+	m := maxfV(v, row) * scale
 	if math.IsInf(float64(m), -1) {
 		clear(row)
 		return
 	}
-	s := expAffineSum(row, row, scale, m)
-	Scale(float32(1/s), row)
+	s := expAffineSumV(v, row, row, scale, m)
+	scaleV(v, float32(1/s), row)
 }
 
 // CausalSoftmax applies the masked (causal) softmax to query rows [r0, r1) of
@@ -53,9 +55,10 @@ func CausalSoftmax(s []float32, lds, r0, r1 int, scale float32) {
 		panic("kernels: CausalSoftmax row range exceeds lds")
 	}
 	s = s[r0*lds : r1*lds]
+	v := vecs()
 	for i := r0; i < r1; i++ {
 		row := s[(i-r0)*lds : (i-r0+1)*lds]
-		softmaxRow(row[:i+1], scale)
+		softmaxRow(v, row[:i+1], scale)
 		clear(row[i+1:])
 	}
 }
@@ -79,12 +82,13 @@ func CausalSoftmaxBackward(ds, p, dp []float32, lds, r0, r1 int, scale float32) 
 	}
 	lo, hi := r0*lds, r1*lds
 	ds, p, dp = ds[lo:hi], p[lo:hi], dp[lo:hi]
+	v := vecs()
 	for i := r0; i < r1; i++ {
 		o := (i - r0) * lds
 		pr := p[o : o+i+1]
 		dpr := dp[o : o+i+1]
 		dsr := ds[o : o+lds]
-		d := Dot(pr, dpr)
+		d := dotV(v, pr, dpr)
 		out := dsr[:len(pr)]
 		for j := range out {
 			out[j] = scale * pr[j] * (dpr[j] - d)

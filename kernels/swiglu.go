@@ -11,17 +11,22 @@ func SwiGLU(out, gu []float32, rows, h int) {
 		return
 	}
 	out, gu = out[:rows*h], gu[:rows*2*h]
+	v := vecs()
 	for r := 0; r < rows; r++ {
-		g := gu[r*2*h : r*2*h+h]
-		u := gu[r*2*h+h : (r+1)*2*h]
-		o := out[r*h : (r+1)*h]
-		i := 0
-		if vecAVX2 && h >= 8 {
-			i = h &^ 7
-			swigluAVX2(&o[0], &g[0], &u[0], i)
-		}
-		swigluGo(o[i:], g[i:], u[i:])
+		swigluRow(v, out[r*h:(r+1)*h], gu[r*2*h:r*2*h+h], gu[r*2*h+h:(r+1)*2*h])
 	}
+}
+
+// swigluRow computes o[i] = silu(g[i])*u[i] with the vector set v.
+func swigluRow(v *vecKernels, o, g, u []float32) {
+	h := len(o)
+	g, u = g[:h], u[:h]
+	i := 0
+	if v.swiglu != nil && h >= v.blk {
+		i = h &^ (v.blk - 1)
+		v.swiglu(&o[0], &g[0], &u[0], i)
+	}
+	swigluGo(o[i:], g[i:], u[i:])
 }
 
 func swigluGo(o, g, u []float32) {
@@ -45,19 +50,26 @@ func SwiGLUBackward(dgu, dout, gu []float32, rows, h int) {
 		return
 	}
 	dgu, dout, gu = dgu[:rows*2*h], dout[:rows*h], gu[:rows*2*h]
+	v := vecs()
 	for r := 0; r < rows; r++ {
 		g := gu[r*2*h : r*2*h+h]
 		u := gu[r*2*h+h : (r+1)*2*h]
 		dg := dgu[r*2*h : r*2*h+h]
 		du := dgu[r*2*h+h : (r+1)*2*h]
-		dy := dout[r*h : (r+1)*h]
-		i := 0
-		if vecAVX2 && h >= 8 {
-			i = h &^ 7
-			swigluBackAVX2(&dg[0], &du[0], &dy[0], &g[0], &u[0], i)
-		}
-		swigluBackGo(dg[i:], du[i:], dy[i:], g[i:], u[i:])
+		swigluBackRow(v, dg, du, dout[r*h:(r+1)*h], g, u)
 	}
+}
+
+// swigluBackRow does one row of SwiGLUBackward with the vector set v.
+func swigluBackRow(v *vecKernels, dg, du, dy, g, u []float32) {
+	h := len(dy)
+	dg, du, g, u = dg[:h], du[:h], g[:h], u[:h]
+	i := 0
+	if v.swigluBack != nil && h >= v.blk {
+		i = h &^ (v.blk - 1)
+		v.swigluBack(&dg[0], &du[0], &dy[0], &g[0], &u[0], i)
+	}
+	swigluBackGo(dg[i:], du[i:], dy[i:], g[i:], u[i:])
 }
 
 func swigluBackGo(dg, du, dy, g, u []float32) {

@@ -1,20 +1,60 @@
 package kernels
 
-// Vector primitives. Each exported function dispatches to an AVX2+FMA
-// assembly loop on amd64 CPUs that support it (see vec_amd64.go) for the bulk
-// of the data, and finishes any tail with the portable Go loop; the Go loop
-// is also the complete implementation elsewhere.
+// vecKernels is one kernel path's set of vector loops (a column group of the
+// dispatch table, see kernelPath). A nil loop means the portable Go code
+// runs instead, so the generic set (goVec) has every loop nil. Each loop
+// processes exactly n elements, n a positive multiple of blk (of ssBlk for
+// sumSquares), both powers of two; the Go wrappers run the loop on the
+// largest such prefix and finish the tail in Go. A set for a new
+// instruction set (AVX-512 vector loops, say) is a new value of this type in
+// an arch file, put in that path's row by archPaths; the self-check
+// (vecChecks) covers every field. Calls through function values are opaque
+// to escape analysis, so slices passed to the vector kernels count as
+// escaping (buffers in this engine are heap slices anyway), and the loops
+// take small structs such as adamHyper by value rather than by pointer.
+type vecKernels struct {
+	impl  string // instruction set of the loops: "avx2", or "generic" when all are nil
+	blk   int    // element multiple of every loop except sumSquares
+	ssBlk int    // element multiple of sumSquares
+
+	axpy         func(alpha float32, x, y *float32, n int)
+	scale        func(alpha float32, x *float32, n int)
+	add          func(dst, a, b *float32, n int)
+	dot          func(x, y *float32, n int) float32
+	sumSquares   func(x *float32, n int) float64
+	max          func(x *float32, n int) float32
+	mulScaled    func(out, x, w *float32, n int, s float32)
+	expAffineSum func(dst, src *float32, n int, a, b float32) float64 // dst may be nil
+	swiglu       func(out, gate, up *float32, n int)
+	swigluBack   func(dg, du, dout, gate, up *float32, n int)
+	adamw        func(p, grad, m, v *float32, n int, h adamHyper)
+	rope         func(a, b, c, s *float32, n int, dir float32)
+	rmsBack      func(dx, dw, dy, x, w *float32, n int, rs, c float32)
+	dot3         func(a, b, c *float32, n int) float32
+}
+
+// goVec is the generic set: every kernel runs its portable Go loop.
+var goVec = vecKernels{impl: pathGeneric}
+
+// Vector primitives. Each exported function runs the active path's vector
+// loop (vecs(); on amd64 the AVX2+FMA assembly of vec_amd64.s) on the bulk
+// of the data and finishes any tail with the portable Go loop, which is also
+// the complete implementation on the generic path. The unexported *V
+// variants take the set explicitly (the self-check runs them for a path
+// that is not active).
 
 // Axpy computes y[i] += alpha*x[i] for i < len(x). y must be at least as long
 // as x (it panics otherwise); y[len(x):] is untouched. x and y may be the same
 // slice (then y = (1+alpha)*y) but must not partially overlap.
-func Axpy(alpha float32, x, y []float32) {
+func Axpy(alpha float32, x, y []float32) { axpyV(vecs(), alpha, x, y) }
+
+func axpyV(v *vecKernels, alpha float32, x, y []float32) {
 	n := len(x)
 	y = y[:n]
 	i := 0
-	if vecAVX2 && n >= 8 {
-		i = n &^ 7
-		axpyAVX2(alpha, &x[0], &y[0], i)
+	if v.axpy != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
+		v.axpy(alpha, &x[0], &y[0], i)
 	}
 	axpyGo(alpha, x[i:], y[i:])
 }
@@ -27,12 +67,14 @@ func axpyGo(alpha float32, x, y []float32) {
 }
 
 // Scale computes x[i] *= alpha for every element of x.
-func Scale(alpha float32, x []float32) {
+func Scale(alpha float32, x []float32) { scaleV(vecs(), alpha, x) }
+
+func scaleV(v *vecKernels, alpha float32, x []float32) {
 	n := len(x)
 	i := 0
-	if vecAVX2 && n >= 8 {
-		i = n &^ 7
-		scaleAVX2(alpha, &x[0], i)
+	if v.scale != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
+		v.scale(alpha, &x[0], i)
 	}
 	for j := i; j < n; j++ {
 		x[j] *= alpha
@@ -42,13 +84,15 @@ func Scale(alpha float32, x []float32) {
 // Add computes dst[i] = a[i] + b[i] for i < len(dst); a and b must be at
 // least len(dst) long (it panics otherwise). dst may alias a or b exactly
 // (same first element); partial overlap is not allowed.
-func Add(dst, a, b []float32) {
+func Add(dst, a, b []float32) { addV(vecs(), dst, a, b) }
+
+func addV(v *vecKernels, dst, a, b []float32) {
 	n := len(dst)
 	a, b = a[:n], b[:n]
 	i := 0
-	if vecAVX2 && n >= 8 {
-		i = n &^ 7
-		addAVX2(&dst[0], &a[0], &b[0], i)
+	if v.add != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
+		v.add(&dst[0], &a[0], &b[0], i)
 	}
 	for j := i; j < n; j++ {
 		dst[j] = a[j] + b[j]
@@ -62,14 +106,16 @@ func Add(dst, a, b []float32) {
 // depends on the code path and is not the sequentially rounded sum; its
 // error grows like sqrt(len/lanes)·ε rather than len·ε. Use SumSquares, or
 // accumulate in float64 yourself, when more precision is needed.
-func Dot(x, y []float32) float32 {
+func Dot(x, y []float32) float32 { return dotV(vecs(), x, y) }
+
+func dotV(v *vecKernels, x, y []float32) float32 {
 	n := len(x)
 	y = y[:n]
 	i := 0
 	var s float32
-	if vecAVX2 && n >= 8 {
-		i = n &^ 7
-		s = dotAVX2(&x[0], &y[0], i)
+	if v.dot != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
+		s = v.dot(&x[0], &y[0], i)
 	}
 	return s + dotGo(x[i:], y[i:])
 }
@@ -93,13 +139,15 @@ func dotGo(x, y []float32) float32 {
 
 // SumSquares returns sum(x[i]^2) accumulated in float64 (each square is
 // formed exactly in float64), e.g. for gradient-norm clipping.
-func SumSquares(x []float32) float64 {
+func SumSquares(x []float32) float64 { return sumSquaresV(vecs(), x) }
+
+func sumSquaresV(v *vecKernels, x []float32) float64 {
 	n := len(x)
 	i := 0
 	var s float64
-	if vecAVX2 && n >= 16 {
-		i = n &^ 15
-		s = sumSquaresAVX2(&x[0], i)
+	if v.sumSquares != nil && n >= v.ssBlk {
+		i = n &^ (v.ssBlk - 1)
+		s = v.sumSquares(&x[0], i)
 	}
 	return s + sumSquaresGo(x[i:])
 }
@@ -124,13 +172,15 @@ func sumSquaresGo(x []float32) float64 {
 
 // maxf returns the largest element of x (len(x) >= 1). The result for input
 // containing NaN is unspecified (it may or may not be NaN).
-func maxf(x []float32) float32 {
+func maxf(x []float32) float32 { return maxfV(vecs(), x) }
+
+func maxfV(v *vecKernels, x []float32) float32 {
 	n := len(x)
 	i := 0
 	m := x[0]
-	if vecAVX2 && n >= 8 {
-		i = n &^ 7
-		m = maxAVX2(&x[0], i)
+	if v.max != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
+		m = v.max(&x[0], i)
 	}
 	for ; i < n; i++ {
 		if x[i] > m {
@@ -140,14 +190,15 @@ func maxf(x []float32) float32 {
 	return m
 }
 
-// mulScaled computes out[i] = (x[i]*s) * w[i] for i < len(out). out may alias x.
-func mulScaled(out, x, w []float32, s float32) {
+// mulScaledV computes out[i] = (x[i]*s) * w[i] for i < len(out) with the
+// vector set v. out may alias x.
+func mulScaledV(v *vecKernels, out, x, w []float32, s float32) {
 	n := len(out)
 	x, w = x[:n], w[:n]
 	i := 0
-	if vecAVX2 && n >= 8 {
-		i = n &^ 7
-		mulScaledAVX2(&out[0], &x[0], &w[0], i, s)
+	if v.mulScaled != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
+		v.mulScaled(&out[0], &x[0], &w[0], i, s)
 	}
 	for ; i < n; i++ {
 		out[i] = x[i] * s * w[i]

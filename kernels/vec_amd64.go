@@ -2,12 +2,15 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
-// vecAVX2 selects the AVX2+FMA assembly loops of vec_amd64.s for the row and
-// elementwise kernels. x/sys/cpu reports AVX2 only when the OS saves the ymm
-// state. Tests flip it to exercise the pure-Go fallback.
-var vecAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// avx2Vec is the vector-kernel set of the AVX2+FMA assembly loops below
+// (vec_amd64.s), used by the avx2 and avx512 paths.
+var avx2Vec = vecKernels{
+	impl: pathAVX2, blk: 8, ssBlk: 16,
+	axpy: axpyAVX2, scale: scaleAVX2, add: addAVX2, dot: dotAVX2,
+	sumSquares: sumSquaresAVX2, max: maxAVX2, mulScaled: mulScaledAVX2,
+	expAffineSum: expAffineSumAVX2, swiglu: swigluAVX2, swigluBack: swigluBackAVX2,
+	adamw: adamwAVX2, rope: ropeAVX2, rmsBack: rmsBackAVX2, dot3: dot3AVX2,
+}
 
 // The assembly loops below process exactly n elements, n a multiple of 8
 // (16 for sumSquaresAVX2), n >= 8; the Go wrappers handle tails.
@@ -46,7 +49,7 @@ func swigluAVX2(out, gate, up *float32, n int)
 func swigluBackAVX2(dg, du, dout, gate, up *float32, n int)
 
 //go:noescape
-func adamwAVX2(p, grad, m, v *float32, n int, h *adamHyper)
+func adamwAVX2(p, grad, m, v *float32, n int, h adamHyper)
 
 //go:noescape
 func ropeAVX2(a, b, c, s *float32, n int, dir float32)

@@ -549,26 +549,26 @@ swbdone:
 	VZEROUPPER
 	RET
 
-// func adamwAVX2(p, grad, m, v *float32, n int, h *adamHyper)
-// adamHyper: lr 0, lrwd 4, b1 8, ob1 12, b2 16, ob2 20, bc1 24, bc2 28,
-// eps 32, decay 36 (int32, nonzero: apply weight decay).
-TEXT ·adamwAVX2(SB), NOSPLIT, $0-48
+// func adamwAVX2(p, grad, m, v *float32, n int, h adamHyper)
+// h is passed by value (so the Go caller's copy does not escape through the
+// dispatch table's function value): lr, lrwd, b1, ob1, b2, ob2, bc1, bc2,
+// eps (float32), decay (int32, nonzero: apply weight decay).
+TEXT ·adamwAVX2(SB), NOSPLIT, $0-80
 	MOVQ         p+0(FP), DI
 	MOVQ         grad+8(FP), SI
 	MOVQ         m+16(FP), DX
 	MOVQ         v+24(FP), BX
 	MOVQ         n+32(FP), CX
-	MOVQ         h+40(FP), AX
-	VBROADCASTSS 0(AX), Y7
-	VBROADCASTSS 4(AX), Y8
-	VBROADCASTSS 8(AX), Y9
-	VBROADCASTSS 12(AX), Y10
-	VBROADCASTSS 16(AX), Y11
-	VBROADCASTSS 20(AX), Y12
-	VBROADCASTSS 24(AX), Y13
-	VBROADCASTSS 28(AX), Y14
-	VBROADCASTSS 32(AX), Y15
-	MOVL         36(AX), R9
+	VBROADCASTSS h_lr+40(FP), Y7
+	VBROADCASTSS h_lrwd+44(FP), Y8
+	VBROADCASTSS h_b1+48(FP), Y9
+	VBROADCASTSS h_ob1+52(FP), Y10
+	VBROADCASTSS h_b2+56(FP), Y11
+	VBROADCASTSS h_ob2+60(FP), Y12
+	VBROADCASTSS h_bc1+64(FP), Y13
+	VBROADCASTSS h_bc2+68(FP), Y14
+	VBROADCASTSS h_eps+72(FP), Y15
+	MOVL         h_decay+76(FP), R9
 
 adam8:
 	CMPQ         CX, $8

@@ -58,16 +58,20 @@ func expf(x float32) float32 {
 // sum of the e[i] accumulated in float64. dst, when non-nil, has len(src)
 // elements and may be src itself.
 func expAffineSum(dst, src []float32, a, b float32) float64 {
+	return expAffineSumV(vecs(), dst, src, a, b)
+}
+
+func expAffineSumV(v *vecKernels, dst, src []float32, a, b float32) float64 {
 	n := len(src)
 	i := 0
 	var s float64
-	if vecAVX2 && n >= 8 {
-		i = n &^ 7
+	if v.expAffineSum != nil && n >= v.blk {
+		i = n &^ (v.blk - 1)
 		var d *float32
 		if dst != nil {
 			d = &dst[:n][0]
 		}
-		s = expAffineSumAVX2(d, &src[0], i, a, b)
+		s = v.expAffineSum(d, &src[0], i, a, b)
 	}
 	if dst == nil {
 		for ; i < n; i++ {

@@ -11,16 +11,21 @@ import (
 
 var oddSizes = []int{1, 3, 7, 8, 16, 33, 129}
 
-// forEachVecPath runs f once with the assembly loops (when this CPU has them)
-// and once with the pure-Go fallback.
+// forEachVecPath runs f once on every kernel path this CPU can run (the
+// whole dispatch table is switched, so the vector kernels run each path's
+// loops; generic runs the pure-Go ones) and reports the others as skipped.
 func forEachVecPath(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	saved := vecAVX2
-	defer func() { vecAVX2 = saved }()
-	if saved {
-		t.Run("avx2", func(t *testing.T) { vecAVX2 = true; f(t) })
+	for _, path := range gemmAllPaths {
+		t.Run(path, func(t *testing.T) {
+			ok, restore := setGEMMPath(path)
+			defer restore()
+			if !ok {
+				t.Skipf("the %s path is not available here (CPU, or self-check: %v)", path, CheckPath(path))
+			}
+			f(t)
+		})
 	}
-	t.Run("go", func(t *testing.T) { vecAVX2 = false; f(t) })
 }
 
 func randVec(rng *rand.Rand, n int, scale float64) []float32 {
@@ -248,20 +253,16 @@ func BenchmarkVec(b *testing.B) {
 	for i := range x {
 		x[i], y[i] = float32(i%7)*0.1, float32(i%5)*0.1
 	}
-	for _, path := range []bool{true, false} {
-		if path && !vecAVX2 {
+	for _, name := range gemmAllPaths {
+		ok, restore := setGEMMPath(name)
+		if !ok {
+			restore()
 			continue
 		}
-		name := "go"
-		if path {
-			name = "avx2"
-		}
-		saved := vecAVX2
-		vecAVX2 = path
 		b.Run("Dot/"+name, func(b *testing.B) { benchVec(b, n, 8, func() { Dot(x, y) }) })
 		b.Run("Axpy/"+name, func(b *testing.B) { benchVec(b, n, 12, func() { Axpy(1e-9, x, y) }) })
 		b.Run("SumSquares/"+name, func(b *testing.B) { benchVec(b, n, 4, func() { SumSquares(x) }) })
 		b.Run("Exp/"+name, func(b *testing.B) { benchVec(b, n, 8, func() { expAffineSum(y, x, 1, 1) }) })
-		vecAVX2 = saved
+		restore()
 	}
 }
