@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mhc-go/mhc/internal/fdcheck"
 )
 
 // ce64 returns the float64 loss and gradient scale*(softmax-onehot) of one row.
@@ -84,17 +86,7 @@ func TestCrossEntropyFD(t *testing.T) {
 	d := make([]float32, V)
 	CrossEntropy(d, x, []int32{7}, 1, V, scale)
 	x64 := to64(x)
-	want := make([]float64, V)
-	for j := range want {
-		const h = 1e-5
-		orig := x64[j]
-		x64[j] = orig + h
-		lp, _ := ce64(x64, 7, 1)
-		x64[j] = orig - h
-		lm, _ := ce64(x64, 7, 1)
-		x64[j] = orig
-		want[j] = (lp - lm) / (2 * h)
-	}
+	want := fdcheck.Gradient(func() float64 { l, _ := ce64(x64, 7, 1); return l }, x64, 1e-5)
 	checkClose(t, "FD", d, want, 1e-5, 1e-7)
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mhc-go/mhc/internal/fdcheck"
 )
 
 // rmsRow64 is the float64 reference RMSNorm of one row.
@@ -89,23 +91,13 @@ func TestRMSNormBackward(t *testing.T) {
 				}
 				return l
 			}
-			fd := func(x []float64, i int) float64 {
-				const h = 1e-5
-				orig := x[i]
-				x[i] = orig + h
-				lp := loss()
-				x[i] = orig - h
-				lm := loss()
-				x[i] = orig
-				return (lp - lm) / (2 * h)
-			}
-			wantIn := make([]float64, rows*dim)
+			wantIn := fdcheck.Gradient(loss, in64, 1e-5)
 			for i := range wantIn {
-				wantIn[i] = float64(din0[i]) + fd(in64, i)
+				wantIn[i] += float64(din0[i])
 			}
-			wantW := make([]float64, dim)
+			wantW := fdcheck.Gradient(loss, w64, 1e-5)
 			for i := range wantW {
-				wantW[i] = float64(dw0[i]) + fd(w64, i)
+				wantW[i] += float64(dw0[i])
 			}
 			checkClose(t, fmt.Sprintf("dim=%d din", dim), din, wantIn, 1e-4, 1e-5*maxAbs(wantIn))
 			checkClose(t, fmt.Sprintf("dim=%d dweight", dim), dw, wantW, 1e-4, 1e-5*maxAbs(wantW))

@@ -52,7 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	peak := kernels.PeakGFLOPS()
 	if !*asJSON {
-		fmt.Fprintf(stdout, "gemm path %s, %d workers, FMA peak %.0f GFLOP/s\n", kernels.GEMMPath(), kernels.Workers(), peak)
+		fmt.Fprintf(stdout, "kernels %s (vector %s), %d workers, FMA peak %.0f GFLOP/s\n", kernels.Path(), kernels.VectorPath(), kernels.Workers(), peak)
 	}
 	if what == "all" || what == "gemm" {
 		for _, s := range strings.Split(*sizes, ",") {
@@ -62,7 +62,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 			g := kernels.BenchGEMM(n, 400*time.Millisecond)
 			emit(fmt.Sprintf("gemm n=%-5d %7.1f GFLOP/s (%.0f%% of peak)", n, g, 100*g/peak),
-				map[string]any{"bench": "gemm", "n": n, "gflops": round1(g), "path": kernels.GEMMPath()})
+				map[string]any{"bench": "gemm", "n": n, "gflops": round1(g), "path": kernels.Path()})
 		}
 	}
 	if what == "all" || what == "train" {

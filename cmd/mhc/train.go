@@ -98,9 +98,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if r.Resumed() {
 		name = "resumed"
 	}
-	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d; gemm %s, peak %.0f GFLOP/s\n",
+	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d; kernels %s, peak %.0f GFLOP/s\n",
 		name, cfg.D, cfg.Layers, cfg.Heads, cfg.Seq, cfg.MLPHidden, cfg.Kind, cfg.Streams,
-		float64(m.NumParams())/1e6, flopsTok/1e6, opts.Accum, opts.Batch, kernels.GEMMPath(), peak)
+		float64(m.NumParams())/1e6, flopsTok/1e6, opts.Accum, opts.Batch, kernels.Path(), peak)
 	if r.Resumed() {
 		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", r.Dir(), r.Step(), opts.Steps)
 	}
