@@ -34,18 +34,42 @@ type ChunkFunc func(chunk, lo, hi int)
 func (f ChunkFunc) RunChunk(chunk, lo, hi int) { f(chunk, lo, hi) }
 
 type job struct {
-	t      Task
-	ct     ChunkTask
-	chunk  int
+	t  Task
+	ct ChunkTask
+	// Task: the index range [lo, hi). ChunkTask: the chunks [lo, hi) of sp.
 	lo, hi int
+	sp     split
 }
 
 func (j job) run() {
-	if j.ct != nil {
-		j.ct.RunChunk(j.chunk, j.lo, j.hi)
-	} else {
+	if j.ct == nil {
 		j.t.Run(j.lo, j.hi)
+		return
 	}
+	for c := j.lo; c < j.hi; c++ {
+		lo, hi := j.sp.bounds(c)
+		j.ct.RunChunk(c, lo, hi)
+	}
+}
+
+// split cuts [0, n) into parts contiguous ranges of whole grains (the last
+// may be short), sizes differing by at most one grain.
+type split struct{ n, grain, parts int }
+
+func newSplit(n, grain, maxParts int) split {
+	units := (n + grain - 1) / grain
+	return split{n, grain, max(1, min(units, maxParts))}
+}
+
+func (s split) bounds(i int) (lo, hi int) {
+	units := (s.n + s.grain - 1) / s.grain
+	per, rem := units/s.parts, units%s.parts
+	lo = i*per + min(i, rem)
+	hi = lo + per
+	if i < rem {
+		hi++
+	}
+	return min(lo*s.grain, s.n), min(hi*s.grain, s.n)
 }
 
 type pool struct {
@@ -99,19 +123,23 @@ func ParallelForGrain(n, grain int, t Task) {
 	parallel(n, grain, job{t: t})
 }
 
-// ParallelChunks is ParallelForGrain for a ChunkTask. It returns the number of
-// chunks it used (1 when it ran serially); chunk indices are < MaxChunks().
-// With the same n, grain and Workers() the chunks are always the same, unless
-// another goroutine is running a ParallelFor at the same moment (then this
-// call runs serially as one chunk): drive parallel work from one goroutine
-// when results must be bit-reproducible.
+// ParallelChunks is ParallelForGrain for a ChunkTask that reduces: it cuts
+// [0, n) into min(⌈n/grain⌉, MaxChunks()) chunks and returns their number;
+// chunk indices are < MaxChunks(). The chunks depend only on n and grain —
+// not on Workers(), nor on whether the call runs in parallel or serially (as
+// it does while another goroutine runs a ParallelFor) — so per-chunk partial
+// results reduced in chunk order are bit-identical on any machine and with
+// any GOMAXPROCS. Workers take contiguous runs of chunks.
 func ParallelChunks(n, grain int, t ChunkTask) int {
 	return parallel(n, grain, job{ct: t})
 }
 
-// MaxChunks is the largest number of chunks ParallelChunks may use: the size
-// for per-chunk partial buffers.
-func MaxChunks() int { return Workers() }
+// MaxChunks is the most chunks ParallelChunks uses: the size for per-chunk
+// partial buffers. It is a constant (16), so that reductions do not depend
+// on the number of workers.
+func MaxChunks() int { return maxChunks }
+
+const maxChunks = 16
 
 func parallel(n, grain int, jb job) int {
 	if n <= 0 {
@@ -121,35 +149,32 @@ func parallel(n, grain int, jb job) int {
 		grain = 1
 	}
 	p := getPool()
-	w := p.workers
-	if w == 1 || n < 2*grain || !p.mu.TryLock() {
-		jb.lo, jb.hi = 0, n
+	var sp split // what each worker gets: a range of indices, or of chunks
+	ret := 1
+	if jb.ct != nil {
+		jb.sp = newSplit(n, grain, maxChunks)
+		ret = jb.sp.parts
+		sp = newSplit(jb.sp.parts, 1, p.workers)
+	} else {
+		if n < 2*grain {
+			sp = split{n, grain, 1}
+		} else {
+			sp = newSplit(n, grain, p.workers)
+		}
+	}
+	if sp.parts == 1 || !p.mu.TryLock() {
+		jb.lo, jb.hi = 0, sp.n
 		jb.run()
-		return 1
+		return ret
 	}
 	defer p.mu.Unlock()
-	units := (n + grain - 1) / grain
-	if units < w {
-		w = units
-	}
-	per, rem := units/w, units%w
-	bounds := func(i int) (int, int) {
-		lo := i*per + min(i, rem)
-		hi := lo + per
-		if i < rem {
-			hi++
-		}
-		return min(lo*grain, n), min(hi*grain, n)
-	}
-	p.wg.Add(w - 1)
-	for i := 1; i < w; i++ {
-		jb.chunk = i
-		jb.lo, jb.hi = bounds(i)
+	p.wg.Add(sp.parts - 1)
+	for i := 1; i < sp.parts; i++ {
+		jb.lo, jb.hi = sp.bounds(i)
 		p.jobs[i-1] <- jb
 	}
-	jb.chunk = 0
-	jb.lo, jb.hi = bounds(0)
+	jb.lo, jb.hi = sp.bounds(0)
 	jb.run()
 	p.wg.Wait()
-	return w
+	return ret
 }

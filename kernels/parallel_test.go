@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -32,5 +34,51 @@ func TestParallelForNested(t *testing.T) {
 	}))
 	if total != 80 {
 		t.Fatalf("nested ParallelFor counted %d, want 80", total)
+	}
+}
+
+// ParallelChunks cuts a range the same way whether it runs in parallel or
+// serially (nested inside another ParallelFor), and never by the number of
+// workers: reductions over its chunks are bit-identical on any machine.
+func TestParallelChunksFixedSplit(t *testing.T) {
+	type rec struct{ chunk, lo, hi int }
+	collect := func(n, grain int) ([]rec, int) {
+		var mu sync.Mutex
+		var got []rec
+		k := ParallelChunks(n, grain, ChunkFunc(func(c, lo, hi int) {
+			mu.Lock()
+			got = append(got, rec{c, lo, hi})
+			mu.Unlock()
+		}))
+		slices.SortFunc(got, func(a, b rec) int { return a.chunk - b.chunk })
+		return got, k
+	}
+	for _, tc := range []struct{ n, grain, want int }{
+		{1, 1, 1}, {5, 1, 5}, {100, 1, MaxChunks()}, {100, 32, 4}, {10000, 7, MaxChunks()}, {31, 32, 1},
+	} {
+		top, k := collect(tc.n, tc.grain)
+		if k != tc.want || len(top) != k {
+			t.Fatalf("n=%d grain=%d: %d chunks (%d calls), want %d", tc.n, tc.grain, k, len(top), tc.want)
+		}
+		next := 0
+		for i, r := range top {
+			if r.chunk != i || r.lo != next || r.hi <= r.lo || (r.lo%tc.grain != 0) {
+				t.Fatalf("n=%d grain=%d: chunk %+v after %d", tc.n, tc.grain, r, next)
+			}
+			next = r.hi
+		}
+		if next != tc.n {
+			t.Fatalf("n=%d grain=%d: chunks end at %d", tc.n, tc.grain, next)
+		}
+		// The same call nested inside a ParallelFor runs serially: same chunks.
+		var nested []rec
+		ParallelFor(2, TaskFunc(func(lo, hi int) {
+			if lo == 0 {
+				nested, _ = collect(tc.n, tc.grain)
+			}
+		}))
+		if !slices.Equal(nested, top) {
+			t.Fatalf("n=%d grain=%d: nested %v, top-level %v", tc.n, tc.grain, nested, top)
+		}
 	}
 }
