@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/mhc-go/mhc/model"
 	"github.com/mhc-go/mhc/train"
@@ -41,6 +42,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	topK := fs.Int("top-k", 40, "sample among the K most likely tokens (0 = all)")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	count := fs.Int("n", 1, "number of samples")
+	noCache := fs.Bool("no-cache", false, "re-run the model over the whole window for every token instead of using the KV cache (slow; for comparison)")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
@@ -58,17 +60,26 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	noteUnverified(stderr, ck)
 	m, tok := ck.Model, ck.Tokenizer
 	ids := tok.Encode(*prompt)
 	if len(ids) == 0 {
 		return bad("--prompt: empty after tokenization")
 	}
-	s := &model.Sampler{Temperature: *temp, TopK: *topK, Rng: rand.New(rand.NewPCG(*seed, 99))}
+	s := &model.Sampler{Temperature: *temp, TopK: *topK, Rng: rand.New(rand.NewPCG(*seed, 99)), NoCache: *noCache}
+	how := "KV cache"
+	if *noCache {
+		how = "no cache: whole window per token"
+	}
 	for i := range *count {
 		if i > 0 {
 			fmt.Fprintln(stdout, "---")
 		}
-		fmt.Fprintln(stdout, tok.Decode(s.Generate(m, ids, *n)))
+		t0 := time.Now()
+		out := s.Generate(m, ids, *n)
+		dt := time.Since(t0)
+		fmt.Fprintln(stdout, tok.Decode(out))
+		fmt.Fprintf(stderr, "sample: %d tokens in %.3f s: %.0f tokens/s (%s)\n", *n, dt.Seconds(), float64(*n)/dt.Seconds(), how)
 	}
 	return nil
 }
