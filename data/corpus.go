@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -21,19 +22,22 @@ import (
 const (
 	// CorpusGoStd is the Go standard library sources; it is the default.
 	CorpusGoStd = "gostd"
-	// CorpusEnglish is the corpus built by scripts/fetch-corpus.sh.
+	// CorpusEnglish is the corpus fetched by FetchEnglish (`mhc data fetch
+	// english`) into EnglishCacheDir.
 	CorpusEnglish = "english"
 	// DefaultCorpus is the corpus used when the spec is empty.
 	DefaultCorpus = CorpusGoStd
 )
 
-// EnglishDir is where LoadCorpus("english") looks for train.txt and val.txt,
-// relative to the working directory.
+// EnglishDir is the english corpus's old location, relative to the working
+// directory, where earlier versions of scripts/fetch-corpus.sh wrote it.
+// LoadCorpus("english") looks there when EnglishCacheDir has no corpus.
 const EnglishDir = "data/english"
 
-// ErrEnglishNotFound is returned by LoadCorpus("english") when
-// EnglishDir/train.txt or EnglishDir/val.txt does not exist.
-var ErrEnglishNotFound = errors.New("english corpus not found: run scripts/fetch-corpus.sh")
+// ErrEnglishNotFound is returned (wrapped, naming the places looked at) by
+// FindEnglish and LoadCorpus("english") when neither EnglishCacheDir nor
+// EnglishDir holds both train.txt and val.txt.
+var ErrEnglishNotFound = errors.New("english corpus not found: run `mhc data fetch english`")
 
 // valEvery is the document split period: document i (0-based, in corpus
 // order) is a validation document when i%valEvery == valEvery-1.
@@ -71,12 +75,16 @@ type Corpus struct {
 	Docs []Document
 
 	kind corpusKind
+	// source says where the documents came from ("gostd:" and the source
+	// root, "english:" and the directory, or an absolute path); it names the
+	// corpus's slot in the token cache.
+	source string
 }
 
 // LoadCorpus loads the corpus named by spec:
 //
 //   - "" or "gostd": the Go standard library (see the package doc);
-//   - "english": EnglishDir/train.txt and EnglishDir/val.txt;
+//   - "english": train.txt and val.txt in the directory FindEnglish returns;
 //   - otherwise a path: a regular file, or a directory read recursively.
 //
 // The keywords win over paths of the same name; write "./gostd" to load a
@@ -90,7 +98,11 @@ func LoadCorpus(spec string) (*Corpus, error) {
 		}
 		return loadGoStd(root)
 	case CorpusEnglish:
-		return loadEnglish(EnglishDir)
+		dir, err := FindEnglish()
+		if err != nil {
+			return nil, err
+		}
+		return loadEnglish(dir)
 	}
 	info, err := os.Stat(spec)
 	if err != nil {
@@ -161,7 +173,7 @@ func loadGoStd(root string) (*Corpus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("corpus gostd: %w", err)
 	}
-	return &Corpus{Name: CorpusGoStd, Docs: docs}, nil
+	return &Corpus{Name: CorpusGoStd, Docs: docs, source: "gostd:" + src}, nil
 }
 
 // loadEnglish loads dir/train.txt and dir/val.txt.
@@ -178,10 +190,10 @@ func loadEnglish(dir string) (*Corpus, error) {
 	}
 	for _, d := range docs {
 		if d.Text == "" {
-			return nil, fmt.Errorf("corpus english: %s is empty: rerun scripts/fetch-corpus.sh", filepath.Join(dir, d.Name))
+			return nil, fmt.Errorf("corpus english: %s is empty: run `mhc data fetch english --force`", filepath.Join(dir, d.Name))
 		}
 	}
-	return &Corpus{Name: CorpusEnglish, Docs: docs, kind: kindPresplit}, nil
+	return &Corpus{Name: CorpusEnglish, Docs: docs, kind: kindPresplit, source: "english:" + absPath(dir)}, nil
 }
 
 // loadFile loads a single non-empty file.
@@ -193,7 +205,7 @@ func loadFile(p string) (*Corpus, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("corpus %s: file is empty", p)
 	}
-	return &Corpus{Name: p, Docs: []Document{{Name: filepath.Base(p), Text: string(b)}}}, nil
+	return &Corpus{Name: p, Docs: []Document{{Name: filepath.Base(p), Text: string(b)}}, source: absPath(p)}, nil
 }
 
 // loadDir loads every regular, non-hidden, non-empty text file under dir.
@@ -239,7 +251,15 @@ func loadDir(dir string) (*Corpus, error) {
 	if len(kept) == 0 {
 		return nil, fmt.Errorf("corpus %s: no non-empty text files in directory", dir)
 	}
-	return &Corpus{Name: dir, Docs: kept}, nil
+	return &Corpus{Name: dir, Docs: kept, source: absPath(dir)}, nil
+}
+
+// absPath returns p made absolute, or p itself if that fails.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // isBinary reports whether s looks like a binary file: a NUL byte in its
@@ -248,19 +268,62 @@ func isBinary(s string) bool {
 	return strings.IndexByte(s[:min(len(s), 8<<10)], 0) >= 0
 }
 
-// readDocs sorts names (slash paths relative to dir) and reads them.
+// readDocs sorts names (slash paths relative to dir) and reads them, on
+// up to 2·GOMAXPROCS goroutines (reading thousands of small files is
+// dominated by system-call time, which overlaps). The first error in name
+// order is returned.
 func readDocs(dir string, names []string) ([]Document, error) {
 	sort.Strings(names)
 	docs := make([]Document, len(names))
-	for i, n := range names {
-		p := filepath.Join(dir, filepath.FromSlash(n))
-		b, err := os.ReadFile(p)
+	errs := make([]error, len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(2*runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64<<10)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				p := filepath.Join(dir, filepath.FromSlash(names[i]))
+				text, err := readString(p, buf)
+				if err != nil {
+					errs[i] = fmt.Errorf("read %s: %w", p, err)
+					continue
+				}
+				docs[i] = Document{Name: names[i], Text: text}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
+			return nil, err
 		}
-		docs[i] = Document{Name: n, Text: string(b)}
 	}
 	return docs, nil
+}
+
+// readString returns the contents of the file at p, copied through buf into
+// a string of the file's size (os.ReadFile and a conversion would hold the
+// text twice).
+func readString(p string, buf []byte) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var b strings.Builder
+	if info, err := f.Stat(); err == nil && info.Size() < 1<<40 {
+		b.Grow(int(info.Size()))
+	}
+	if _, err := io.CopyBuffer(&b, struct{ io.Reader }{f}, buf); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 // Size returns the total length of the documents in bytes.

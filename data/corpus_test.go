@@ -174,7 +174,7 @@ func TestLoadCorpusUnreadable(t *testing.T) {
 func TestLoadEnglish(t *testing.T) {
 	dir := t.TempDir()
 	_, err := loadEnglish(dir)
-	if !errors.Is(err, ErrEnglishNotFound) || err.Error() != "english corpus not found: run scripts/fetch-corpus.sh" {
+	if !errors.Is(err, ErrEnglishNotFound) || err.Error() != "english corpus not found: run `mhc data fetch english`" {
 		t.Fatalf("missing english corpus: error %v", err)
 	}
 	writeFiles(t, dir, map[string]string{"train.txt": "train text\n"})

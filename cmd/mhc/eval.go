@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 
 	"github.com/mhc-go/mhc/data"
 	"github.com/mhc-go/mhc/safetensors"
@@ -28,6 +30,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	ck, err := openCheckpoint(*ckpt, *batch)
 	if err != nil {
+		return err
+	}
+	noteUnverified(stderr, ck)
+	if err := dumpDir(*dump); err != nil {
 		return err
 	}
 	m, tok := ck.Model, ck.Tokenizer
@@ -71,5 +77,21 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s (%s split): %d windows × %d tokens: loss %.4f nats/token, %.4f bits/byte\n",
 		d.Corpus.Name, split, len(offs), T, loss, bpb)
+	return nil
+}
+
+// dumpDir checks, before the evaluation, that --dump-logits FILE can be
+// written: it creates FILE's directory (like train --out) and refuses a FILE
+// that is a directory.
+func dumpDir(file string) error {
+	if file == "" {
+		return nil
+	}
+	if info, err := os.Stat(file); err == nil && info.IsDir() {
+		return bad("--dump-logits %s: is a directory", file)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return bad("--dump-logits %s: %v", file, err)
+	}
 	return nil
 }

@@ -37,6 +37,7 @@ func runGains(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	noteUnverified(stderr, ck)
 	m, st := ck.Model, ck.State
 	if m.Cfg.Kind == hyper.Residual || len(m.Connections()) == 0 {
 		return bad("checkpoint %s uses the plain residual: gains need a model trained with --conn hc/mhc/mhc-lite", *ckpt)
@@ -50,8 +51,8 @@ func runGains(args []string, stdout, stderr io.Writer) error {
 	if dir == "" {
 		dir = *ckpt
 	}
-	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return bad("--out %s: not a directory", dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil { // created like train --out
+		return bad("--out %s: %v", dir, err)
 	}
 
 	d, err := loadData(*spec, ck)

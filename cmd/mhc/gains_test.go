@@ -124,7 +124,7 @@ func TestGainsBadInput(t *testing.T) {
 		{"layer zero", []string{"--checkpoint", run, "--layers", "0"}, "sublayer 0"},
 		{"layer word", []string{"--checkpoint", run, "--layers", "top"}, `"top"`},
 		{"probe", []string{"--checkpoint", run, "--probe", "0"}, "--probe"},
-		{"out", []string{"--checkpoint", run, "--out", filepath.Join(t.TempDir(), "nope")}, "--out"},
+		{"out is a file", []string{"--checkpoint", run, "--out", filepath.Join(run, "config.json")}, "--out"},
 		{"data", []string{"--checkpoint", run, "--data", filepath.Join(t.TempDir(), "nope.txt")}, "nope.txt"},
 	}
 	for _, c := range cases {
