@@ -28,9 +28,15 @@ type StepRecord struct {
 	Step     int     `json:"step"` // 1-based number of the step just done
 	Loss     float64 `json:"loss"` // mean training loss over the step's micro-batches
 	LR       float64 `json:"lr"`
-	GradNorm float64 `json:"grad_norm"` // global gradient norm before clipping
-	Tokens   int64   `json:"tokens"`    // cumulative training tokens after this step
-	TokPerS  float64 `json:"tok_per_s"` // this step's throughput (wall clock)
+	GradNorm float64 `json:"grad_norm"`        // global gradient norm before clipping
+	Tokens   int64   `json:"tokens"`           // cumulative training tokens after this step
+	TokPerS  float64 `json:"tok_per_s"`        // this step's throughput (wall clock)
+	SyncS    float64 `json:"sync_s,omitempty"` // time in the gradient-sync point (data-parallel runs)
+	// Skipped: the loss or gradient was not finite, so the update was
+	// skipped; NonFinite names the first parameter with a non-finite
+	// gradient ("loss" if only the loss was).
+	Skipped   bool   `json:"skipped,omitempty"`
+	NonFinite string `json:"non_finite,omitempty"`
 }
 
 // EvalRecord is one validation (kind "eval").

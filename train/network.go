@@ -33,13 +33,24 @@ type Network interface {
 
 var _ Network = (*model.Model)(nil)
 
-// GradSync is the gradient-sync point of data-parallel training. The trainer
-// calls SyncGrads once per optimizer step, after the last micro-batch's
-// backward and before clipping, with the accumulated gradient buffer and the
-// step's mean loss on this worker. It must leave in grad the gradient that
-// every worker's update will use (for example the mean over workers, so that
-// clipping and AdamW then run identically everywhere) and return the loss to
-// report (for example the mean over workers).
-type GradSync interface {
+// Group is the set of data-parallel workers a Trainer trains with (package
+// dist provides one over MPI). Every worker (rank) holds the whole model and
+// trains on its own share of every global batch; at the gradient-sync point
+// the group sums the workers' gradients, so that clipping and AdamW then run
+// identically everywhere. Rank 0 logs and saves. A nil Group is a single
+// process. Every method is a collective: all workers call it, in the same
+// order.
+type Group interface {
+	Rank() int // this worker, 0 ≤ Rank < Size
+	Size() int // number of workers
+	// SyncGrads is the gradient-sync point: it replaces grad, element by
+	// element, by its sum over the workers, and returns the sum of loss over
+	// the workers.
 	SyncGrads(grad []float32, loss float64) (float64, error)
+	// AnyStop returns true on every worker if stop is true on any of them.
+	AnyStop(stop bool) (bool, error)
+	// Agree returns an error on every worker unless all passed the same
+	// digest (the startup check that config, data and code agree); what is
+	// the description of the digest for the error message.
+	Agree(digest []byte, what string) error
 }

@@ -18,7 +18,7 @@ type AdamW struct {
 	Step                           int       // updates done so far
 
 	store        *param.Store
-	segs         []segment
+	blocks       []segment // the update's units of parallel work
 	lr, bc1, bc2 float32
 	update       kernels.Task
 	sq           kernels.ChunkTask
@@ -30,17 +30,30 @@ type segment struct {
 	decay  bool
 }
 
+// adamBlock is the size of the update's work units. Blocks start at
+// multiples of it from the start of their run of same-decay tensors, so the
+// kernel's SIMD body and scalar tail (which may round differently) always
+// cover the same elements: the update is bit-identical whatever the number
+// of workers, and whether it runs in parallel or serially.
+const adamBlock = 4096
+
 // NewAdamW allocates zeroed moments for s.
 func NewAdamW(s *param.Store, beta1, beta2, eps, weightDecay float32) *AdamW {
 	o := &AdamW{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: weightDecay,
 		M: make([]float32, len(s.Data)), V: make([]float32, len(s.Data)), store: s}
+	var segs []segment
 	for _, t := range s.Tensors {
 		lo, hi := t.Offset, t.Offset+t.Numel()
-		if n := len(o.segs); n > 0 && o.segs[n-1].decay == t.Decay && o.segs[n-1].hi == lo {
-			o.segs[n-1].hi = hi
+		if n := len(segs); n > 0 && segs[n-1].decay == t.Decay && segs[n-1].hi == lo {
+			segs[n-1].hi = hi
 			continue
 		}
-		o.segs = append(o.segs, segment{lo, hi, t.Decay})
+		segs = append(segs, segment{lo, hi, t.Decay})
+	}
+	for _, sg := range segs {
+		for lo := sg.lo; lo < sg.hi; lo += adamBlock {
+			o.blocks = append(o.blocks, segment{lo, min(lo+adamBlock, sg.hi), sg.decay})
+		}
 	}
 	o.update = kernels.TaskFunc(o.run)
 	o.partial = make([]float64, kernels.MaxChunks())
@@ -50,13 +63,11 @@ func NewAdamW(s *param.Store, beta1, beta2, eps, weightDecay float32) *AdamW {
 	return o
 }
 
+// run updates blocks [lo, hi).
 func (o *AdamW) run(lo, hi int) {
 	s := o.store
-	for _, sg := range o.segs {
-		a, b := max(lo, sg.lo), min(hi, sg.hi)
-		if a >= b {
-			continue
-		}
+	for _, sg := range o.blocks[lo:hi] {
+		a, b := sg.lo, sg.hi
 		wd := float32(0)
 		if sg.decay {
 			wd = o.WeightDecay
@@ -82,10 +93,15 @@ func (o *AdamW) GradNorm() float64 {
 // norm before clipping.
 func (o *AdamW) ClipGrad(maxNorm float64) float64 {
 	norm := o.GradNorm()
+	o.clip(norm, maxNorm)
+	return norm
+}
+
+// clip scales the gradients, whose norm is norm, to norm maxNorm if larger.
+func (o *AdamW) clip(norm, maxNorm float64) {
 	if maxNorm > 0 && norm > maxNorm {
 		kernels.Scale(float32(maxNorm/norm), o.store.Grad)
 	}
-	return norm
 }
 
 // Update applies one AdamW step with learning rate lr to every parameter.
@@ -94,5 +110,5 @@ func (o *AdamW) Update(lr float64) {
 	o.lr = float32(lr)
 	o.bc1 = float32(1 - math.Pow(float64(o.Beta1), float64(o.Step)))
 	o.bc2 = float32(1 - math.Pow(float64(o.Beta2), float64(o.Step)))
-	kernels.ParallelForGrain(len(o.store.Data), 4096, o.update)
+	kernels.ParallelFor(len(o.blocks), o.update)
 }

@@ -6,11 +6,14 @@ package train
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/mhc-go/mhc/data"
+	"github.com/mhc-go/mhc/kernels"
+	"github.com/mhc-go/mhc/param"
 )
 
 // Options are the optimisation hyper-parameters of a run. They are saved in
@@ -32,13 +35,17 @@ type Options struct {
 	EvalWindows int      `json:"eval_windows"` // validation windows per evaluation
 	CkptEvery   int      `json:"ckpt_every"`
 	GainsEvery  int      `json:"gains_every"` // Amax gain probe every N steps (0 = never); HC/mHC only
+	// MaxBadSteps is how many consecutive steps with a non-finite loss or
+	// gradient are skipped (no update) before training stops; 0 stops at
+	// the first.
+	MaxBadSteps int `json:"max_bad_steps"`
 }
 
 // DefaultOptions are the defaults of `mhc train`.
 func DefaultOptions() Options {
 	return Options{Steps: 1000, Batch: 16, Accum: 1, LR: 2e-3, Warmup: 100, Schedule: StepDecay,
 		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1.0, Seed: 1,
-		EvalEvery: 200, EvalWindows: 64, CkptEvery: 500, GainsEvery: 25}
+		EvalEvery: 200, EvalWindows: 64, CkptEvery: 500, GainsEvery: 25, MaxBadSteps: 5}
 }
 
 // FieldError reports an invalid option. Field is its name in state.json's
@@ -81,6 +88,8 @@ func (o Options) Validate() error {
 		return bad("ckpt_every", "%d: must not be negative", o.CkptEvery)
 	case o.GainsEvery < 0:
 		return bad("gains_every", "%d: must not be negative", o.GainsEvery)
+	case o.MaxBadSteps < 0:
+		return bad("max_bad_steps", "%d: must not be negative", o.MaxBadSteps)
 	}
 	_, err := ParseSchedule(string(o.Schedule))
 	return err
@@ -94,12 +103,15 @@ type Trainer struct {
 	Opt        *AdamW
 	Opts       Options
 	Loader     *data.Loader
-	Val        []int32  // validation token stream (may be nil)
-	Sync       GradSync // nil: a single process (see GradSync)
-	Step       int      // optimizer steps completed
-	TokensSeen int64    // training tokens consumed, all micro-batches of all steps
+	Val        []int32 // validation token stream (may be nil)
+	Group      Group   // data-parallel workers; nil: a single process
+	Step       int     // optimizer steps completed
+	TokensSeen int64   // training tokens of all workers, all micro-batches of all steps
+	BadSteps   int     // consecutive steps skipped for a non-finite loss or gradient
 
 	inputs, targets []int32
+	acc             []float32 // gradient accumulator (Accum > 1)
+	copyAcc, addAcc kernels.Task
 	evalOffs        []int
 	probe           *Probe
 }
@@ -115,9 +127,15 @@ func NewTrainer(net Network, loader *data.Loader, val []int32, opts Options) (*T
 		return nil, fmt.Errorf("train: loader %dx%d does not match batch %d, seq %d (network takes up to %d sequences)",
 			loader.Batch(), loader.Seq(), opts.Batch, cfg.Seq, net.MaxBatch())
 	}
+	params := net.Parameters()
 	t := &Trainer{Net: net, Opts: opts, Loader: loader, Val: val,
-		Opt:    NewAdamW(net.Parameters(), float32(opts.Beta1), float32(opts.Beta2), float32(opts.Eps), float32(opts.WeightDecay)),
+		Opt:    NewAdamW(params, float32(opts.Beta1), float32(opts.Beta2), float32(opts.Eps), float32(opts.WeightDecay)),
 		inputs: make([]int32, opts.Batch*cfg.Seq), targets: make([]int32, opts.Batch*cfg.Seq)}
+	if opts.Accum > 1 {
+		t.acc = make([]float32, len(params.Grad))
+		t.copyAcc = kernels.TaskFunc(func(lo, hi int) { copy(t.acc[lo:hi], params.Grad[lo:hi]) })
+		t.addAcc = kernels.TaskFunc(func(lo, hi int) { kernels.Add(t.acc[lo:hi], t.acc[lo:hi], params.Grad[lo:hi]) })
+	}
 	if len(val) > cfg.Seq && opts.EvalWindows > 0 {
 		offs, err := data.EvalWindows(val, cfg.Seq, opts.EvalWindows)
 		if err != nil {
@@ -135,37 +153,100 @@ func NewTrainer(net Network, loader *data.Loader, val []int32, opts Options) (*T
 	return t, nil
 }
 
-// TrainStep runs one optimizer step: Accum micro-batches of forward and
-// backward accumulating gradients, the gradient-sync point, global-norm
-// clipping, and an AdamW update at the scheduled learning rate. The record's
-// TokPerS is left 0 (Run times steps).
+// rank returns this worker's rank and the number of workers.
+func (t *Trainer) rank() (rank, size int) {
+	if t.Group == nil {
+		return 0, 1
+	}
+	return t.Group.Rank(), t.Group.Size()
+}
+
+// TrainStep runs one optimizer step. The global batch is Size × Accum
+// micro-batches drawn in order from the loader (which every worker runs in
+// step); worker r trains on micro-batches [r·Accum, (r+1)·Accum). Each
+// micro-batch's gradient is computed on its own and added to the step's
+// gradient, so a step's gradient is the same sum whether its micro-batches
+// ran in one process (Accum) or on several workers (for two terms, float
+// addition commutes: two workers with Accum 1 give exactly one process with
+// Accum 2). Then come the gradient-sync point (Group.SyncGrads), the
+// non-finite guard, global-norm clipping and the AdamW update.
+//
+// A step whose loss or gradient is not finite is skipped: weights and
+// optimizer moments stay as they were, the record says Skipped and names the
+// first parameter with a non-finite gradient, and the step counts as done.
+// After more than Opts.MaxBadSteps consecutive skipped steps TrainStep
+// returns ErrDiverged. TokPerS is left 0 (Run times steps).
 func (t *Trainer) TrainStep() (StepRecord, error) {
-	o, T, grads := t.Opts, t.Net.Config().Seq, t.Net.Parameters()
-	grads.ZeroGrad()
+	o, T, params := t.Opts, t.Net.Config().Seq, t.Net.Parameters()
+	rank, size := t.rank()
+	scale := 1 / float32(size*o.Accum) // the step's gradient is the mean over the global batch
 	var loss float64
-	for range o.Accum { // micro-steps: each adds 1/Accum of its mean-loss gradient
+	for i := range size * o.Accum {
 		if err := t.Loader.Next(t.inputs, t.targets); err != nil {
 			return StepRecord{}, err
 		}
-		loss += t.Net.ForwardBackward(t.inputs, t.targets, o.Batch, T, 1/float32(o.Accum))
-	}
-	loss /= float64(o.Accum)
-	if t.Sync != nil { // gradient-sync point: all workers end with the same gradient
-		var err error
-		if loss, err = t.Sync.SyncGrads(grads.Grad, loss); err != nil {
-			return StepRecord{}, fmt.Errorf("train: step %d: gradient sync: %w", t.Step+1, err)
+		if i/o.Accum != rank {
+			continue // another worker's share of the global batch
+		}
+		params.ZeroGrad()
+		loss += t.Net.ForwardBackward(t.inputs, t.targets, o.Batch, T, scale)
+		switch {
+		case o.Accum == 1: // the gradient stays in params.Grad
+		case i%o.Accum == 0:
+			kernels.ParallelForGrain(len(t.acc), 4096, t.copyAcc)
+		default:
+			kernels.ParallelForGrain(len(t.acc), 4096, t.addAcc)
 		}
 	}
-	norm := t.Opt.ClipGrad(o.Clip)
-	lr := LR(o.Schedule, o.LR, t.Step, o.Warmup, o.Steps)
-	t.Opt.Update(lr)
-	t.Step++
-	t.TokensSeen += int64(o.Accum * o.Batch * T)
-	r := StepRecord{Step: t.Step, Loss: loss, LR: lr, GradNorm: norm, Tokens: t.TokensSeen}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return r, fmt.Errorf("train: step %d: loss is %v (diverged; lower the learning rate or lengthen the warmup)", t.Step, loss)
+	if o.Accum > 1 {
+		copy(params.Grad, t.acc)
 	}
+	var syncS float64
+	if t.Group != nil { // the gradient-sync point
+		t0 := time.Now()
+		var err error
+		if loss, err = t.Group.SyncGrads(params.Grad, loss); err != nil {
+			return StepRecord{}, fmt.Errorf("train: step %d: gradient sync: %w", t.Step+1, err)
+		}
+		syncS = time.Since(t0).Seconds()
+	}
+	loss /= float64(size * o.Accum)
+	lr := LR(o.Schedule, o.LR, t.Step, o.Warmup, o.Steps)
+	norm := t.Opt.GradNorm()
+	t.Step++
+	t.TokensSeen += int64(size * o.Accum * o.Batch * T)
+	r := StepRecord{Step: t.Step, Loss: loss, LR: lr, GradNorm: norm, Tokens: t.TokensSeen, SyncS: syncS}
+	if !finite(loss) || !finite(norm) {
+		r.Skipped, r.NonFinite = true, firstNonFinite(params)
+		t.BadSteps++
+		if t.BadSteps > o.MaxBadSteps {
+			return r, fmt.Errorf("train: step %d: %w: %d consecutive steps with a non-finite loss or gradient (first: %s); lower the learning rate or lengthen the warmup",
+				t.Step, ErrDiverged, t.BadSteps, r.NonFinite)
+		}
+		return r, nil
+	}
+	t.BadSteps = 0
+	t.Opt.clip(norm, o.Clip)
+	t.Opt.Update(lr)
 	return r, nil
+}
+
+// ErrDiverged: training stopped after too many non-finite steps.
+var ErrDiverged = errors.New("diverged")
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// firstNonFinite names the first parameter (in checkpoint order) whose
+// gradient holds a NaN or ±Inf, or "loss" when every gradient is finite.
+func firstNonFinite(s *param.Store) string {
+	for _, t := range s.Tensors {
+		for _, g := range s.Grad[t.Offset : t.Offset+t.Numel()] {
+			if g-g != 0 { // NaN or ±Inf
+				return t.Name
+			}
+		}
+	}
+	return "loss"
 }
 
 // Evaluate returns the mean validation loss (nats/token) over the evaluation
@@ -203,7 +284,11 @@ func (t *Trainer) State(tokenizer, dataSpec string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return State{Step: t.Step, Tokenizer: tokenizer, Data: dataSpec, Options: t.Opts, Loader: ls, TokensSeen: t.TokensSeen}, nil
+	st := State{Step: t.Step, Tokenizer: tokenizer, Data: dataSpec, Options: t.Opts, Loader: ls, TokensSeen: t.TokensSeen}
+	if _, size := t.rank(); size > 1 {
+		st.Ranks = size
+	}
+	return st, nil
 }
 
 // Restore reinstates a checkpoint's trainer state (weights and optimizer
@@ -236,12 +321,20 @@ func (t *Trainer) Run(ctx context.Context, until int, metrics *Metrics, save fun
 	o := t.Opts
 	until = min(until, o.Steps)
 	last := time.Now()
+	rank, _ := t.rank()
 	for t.Step < until {
-		if ctx.Err() != nil {
+		stop := ctx.Err() != nil
+		if t.Group != nil { // every worker stops after the same step
+			var err error
+			if stop, err = t.Group.AnyStop(stop); err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+		}
+		if stop {
 			if err := save(); err != nil {
 				return err
 			}
-			return ctx.Err()
+			return context.Canceled
 		}
 		r, err := t.TrainStep()
 		now := time.Now()
@@ -251,12 +344,12 @@ func (t *Trainer) Run(ctx context.Context, until int, metrics *Metrics, save fun
 			return merr
 		}
 		if err != nil {
-			return err // diverged: do not overwrite the last good checkpoint with NaN weights
+			return err // diverged: the last checkpoint stays as it was
 		}
 		if hooks.OnStep != nil {
 			hooks.OnStep(r)
 		}
-		if o.EvalEvery > 0 && (t.Step%o.EvalEvery == 0 || t.Step == o.Steps) && len(t.evalOffs) > 0 {
+		if rank == 0 && o.EvalEvery > 0 && (t.Step%o.EvalEvery == 0 || t.Step == o.Steps) && len(t.evalOffs) > 0 {
 			e := EvalRecord{Step: t.Step, Tokens: t.TokensSeen, ValLoss: t.Evaluate()}
 			if err := metrics.Write(e); err != nil {
 				return err
@@ -265,7 +358,7 @@ func (t *Trainer) Run(ctx context.Context, until int, metrics *Metrics, save fun
 				hooks.OnEval(e)
 			}
 		}
-		if t.probe != nil && (t.Step%o.GainsEvery == 0 || t.Step == o.Steps || t.Step == 1) {
+		if rank == 0 && t.probe != nil && (t.Step%o.GainsEvery == 0 || t.Step == o.Steps || t.Step == 1) {
 			g := t.probe.Measure(t.Step)
 			g.Tokens = t.TokensSeen
 			if err := metrics.Write(g); err != nil {
