@@ -832,8 +832,11 @@ def ref_forward(w, cfg, tokens):
     return x @ head.T
 
 
-def random_conn(rng, cfg, p, l):
-    """Random connection tensors for sublayer l (perturbed around their init)."""
+def random_conn(rng, cfg, p, l, dyn_std=0.3, scales=(0.5, 1.5), phi_std=0.3):
+    """Random connection tensors for sublayer l (perturbed around their init):
+    HC static maps = init + N(0, 0.3²), dynamic projections N(0, dyn_std²),
+    scales U(scales); mHC / lite phi N(0, phi_std²), gates U(0.5, 1.5), bias
+    N(0, 1)."""
     n, d = cfg.streams, cfg.d_model
     if cfg.conn == "residual":
         return []
@@ -843,12 +846,12 @@ def random_conn(rng, cfg, p, l):
         sa[:, 1:] = np.eye(n)
         return [(p + "static_alpha", sa + rng.normal(0, 0.3, sa.shape)),
                 (p + "static_beta", 1 + rng.normal(0, 0.3, n)),
-                (p + "dynamic_alpha", rng.normal(0, 0.3, (d, n + 1))),
-                (p + "dynamic_beta", rng.normal(0, 0.3, d)),
-                (p + "scale_alpha", rng.uniform(0.5, 1.5, 1)),
-                (p + "scale_beta", rng.uniform(0.5, 1.5, 1))]
+                (p + "dynamic_alpha", rng.normal(0, dyn_std, (d, n + 1))),
+                (p + "dynamic_beta", rng.normal(0, dyn_std, d)),
+                (p + "scale_alpha", rng.uniform(*scales, 1)),
+                (p + "scale_beta", rng.uniform(*scales, 1))]
     P = 2 * n + (math.factorial(n) if cfg.conn == "mhc-lite" else n * n)
-    return [(p + "phi", rng.normal(0, 0.3, (P, n * d))),
+    return [(p + "phi", rng.normal(0, phi_std, (P, n * d))),
             (p + "alpha", rng.uniform(0.5, 1.5, 3)),
             (p + "bias", rng.normal(0, 1.0, P))]
 
@@ -1006,22 +1009,7 @@ def reference_conn(rng, cfg, p, l):
     HC: static maps = init + N(0, 0.3²), dynamic projections N(0, 0.25²) (tanh
     arguments ~N(0, 1) on the unit-variance LayerNorm output), scales U(0.2, 0.5)."""
     n, d = cfg.streams, cfg.d_model
-    if cfg.conn == "residual":
-        return []
-    if cfg.conn == "hc":
-        sa = np.zeros((n, n + 1))
-        sa[l % n, 0] = 1
-        sa[:, 1:] = np.eye(n)
-        return [(p + "static_alpha", sa + rng.normal(0, 0.3, sa.shape)),
-                (p + "static_beta", 1 + rng.normal(0, 0.3, n)),
-                (p + "dynamic_alpha", rng.normal(0, 0.25, (d, n + 1))),
-                (p + "dynamic_beta", rng.normal(0, 0.25, d)),
-                (p + "scale_alpha", rng.uniform(0.2, 0.5, 1)),
-                (p + "scale_beta", rng.uniform(0.2, 0.5, 1))]
-    P = 2 * n + (math.factorial(n) if cfg.conn == "mhc-lite" else n * n)
-    return [(p + "phi", rng.normal(0, 1 / math.sqrt(n * d), (P, n * d))),
-            (p + "alpha", rng.uniform(0.5, 1.5, 3)),
-            (p + "bias", rng.normal(0, 1.0, P))]
+    return random_conn(rng, cfg, p, l, dyn_std=0.25, scales=(0.2, 0.5), phi_std=1 / math.sqrt(n * d))
 
 
 def reference_weights(rng, cfg):

@@ -43,12 +43,14 @@ func Example() {
 }
 
 // ExampleEncoder streams float32 parameters straight from their buffers,
-// without building byte copies first.
+// without building byte copies first. The checksums go into the header, so
+// they are computed first (ChecksumFloat32s); the Encoder checks the data
+// against them as it is written, and ReadFile verifies them.
 func ExampleEncoder() {
 	params := map[string][]float32{"a": {1, 2}, "b": {3, 4, 5}}
 	infos := []safetensors.Info{
-		{Name: "a", DType: "F32", Shape: []int{2}},
-		{Name: "b", DType: "F32", Shape: []int{3}},
+		{Name: "a", DType: "F32", Shape: []int{2}, CRC32C: safetensors.ChecksumFloat32s(params["a"])},
+		{Name: "b", DType: "F32", Shape: []int{3}, CRC32C: safetensors.ChecksumFloat32s(params["b"])},
 	}
 	dir, _ := os.MkdirTemp("", "safetensors-example")
 	defer os.RemoveAll(dir)
@@ -68,12 +70,17 @@ func ExampleEncoder() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	f, _ := safetensors.ReadFile(path)
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
 	for _, t := range f.Tensors {
 		v, _ := t.Float32s()
 		fmt.Println(t.Name, v)
 	}
+	fmt.Println("checksummed:", f.Checksummed, f.Metadata[safetensors.ChecksumKey])
 	// Output:
 	// a [1 2]
 	// b [3 4 5]
+	// checksummed: true 28c0c9b1,29c7e07d
 }

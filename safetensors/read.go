@@ -17,6 +17,10 @@ type File struct {
 	Tensors []Tensor
 	// Metadata is the "__metadata__" object, or nil if the file has none.
 	Metadata map[string]string
+	// Checksummed reports whether the file carried per-tensor checksums
+	// (ChecksumKey) and every tensor matched them. It is false for files
+	// written by other tools; a mismatch makes Parse fail instead.
+	Checksummed bool
 
 	index map[string]int // name → position in Tensors
 }
@@ -63,10 +67,19 @@ func Read(r io.Reader) (*File, error) {
 // Parse validates data as a safetensors file and returns its tensors. The
 // tensors' Data slices alias data (no copy is made). Validation covers the
 // header length (at most MaxHeaderSize and within data), JSON syntax,
-// duplicate names, dtypes, shapes, and byte ranges: each within the data
-// buffer, sized numel × dtype size, and not overlapping another.
+// duplicate names, dtypes, shapes, byte ranges (each within the data
+// buffer, sized numel × dtype size, and not overlapping another) and, when
+// the metadata has ChecksumKey, every tensor's checksum: a mismatch is an
+// error wrapping ErrChecksum that names the tensor.
 func Parse(data []byte) (*File, error) {
-	return parse(data)
+	f, err := parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if f.Checksummed, err = verifyChecksums(f); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // entry is one tensor's header record. Numbers are kept raw so that only

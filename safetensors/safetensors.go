@@ -8,10 +8,12 @@
 // "__metadata__" object of string to string.
 //
 // The reader validates everything it is given (header size, JSON syntax,
-// dtypes, shapes, byte ranges, duplicate names) and returns a one-line error
-// instead of panicking on malformed input. The writer is deterministic: the
-// same tensors and metadata always produce the same bytes. Tensors are laid
-// out contiguously in the order given; metadata keys are sorted.
+// dtypes, shapes, byte ranges, duplicate names, and the per-tensor CRC-32C
+// checksums this package writes under ChecksumKey) and returns a one-line
+// error instead of panicking on malformed input. The writer is
+// deterministic: the same tensors and metadata always produce the same
+// bytes. Tensors are laid out contiguously in the order given; metadata
+// keys are sorted.
 //
 // All tensor data is raw little-endian bytes in row-major order.
 package safetensors
@@ -60,6 +62,7 @@ func DTypeSize(dtype string) (int, bool) {
 type FormatError struct {
 	Path string // file involved, if any
 	Msg  string // what is wrong, without the "safetensors" prefix
+	Err  error  // the kind of problem, if classified (ErrChecksum), else nil
 }
 
 // Error returns the one-line description of the problem.
@@ -70,6 +73,9 @@ func (e *FormatError) Error() string {
 	return "safetensors: " + e.Msg
 }
 
+// Unwrap returns the kind of problem (ErrChecksum), or nil.
+func (e *FormatError) Unwrap() error { return e.Err }
+
 func formatErr(format string, args ...any) error {
 	return &FormatError{Msg: fmt.Sprintf(format, args...)}
 }
@@ -78,7 +84,7 @@ func formatErr(format string, args ...any) error {
 // prefix), anything else is wrapped as "safetensors PATH: err".
 func withPath(path string, err error) error {
 	if fe, ok := err.(*FormatError); ok && fe.Path == "" {
-		return &FormatError{Path: path, Msg: fe.Msg}
+		return &FormatError{Path: path, Msg: fe.Msg, Err: fe.Err}
 	}
 	return fmt.Errorf("safetensors %s: %w", path, err)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -74,8 +75,12 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("Get(%q) = %v, %v", want.Name, g.Name, ok)
 				}
 			}
-			if len(tc.md) > 0 && !reflect.DeepEqual(f.Metadata, tc.md) {
-				t.Errorf("metadata = %v, want %v", f.Metadata, tc.md)
+			want := map[string]string{ChecksumKey: wantChecksums(tc.tensors)}
+			for k, v := range tc.md {
+				want[k] = v
+			}
+			if !reflect.DeepEqual(f.Metadata, want) || !f.Checksummed {
+				t.Errorf("metadata = %v (checksummed %v), want %v", f.Metadata, f.Checksummed, want)
 			}
 			if _, ok := f.Get("missing"); ok {
 				t.Error("Get(missing) found something")
@@ -98,7 +103,10 @@ func TestWriteGolden(t *testing.T) {
 		F32("b", []int{1}, []float32{1}),
 		I32("a", []int{2}, []int32{1, -1}),
 	}, map[string]string{"z": "1", "a": "2"})
-	wantHdr := `{"__metadata__":{"a":"2","z":"1"},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},` +
+	// CRC-32C of float32 1 (00 00 80 3f) and of int32 {1, -1}, computed
+	// independently by a bitwise CRC-32C (reflected polynomial 0x82F63B78)
+	// in Python whose check value for "123456789" is e3069283.
+	wantHdr := `{"__metadata__":{"a":"2","crc32c":"dd54c4ab,728c7b95","z":"1"},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},` +
 		`"a":{"dtype":"I32","shape":[2],"data_offsets":[4,12]}}`
 	wantHdr += strings.Repeat(" ", (8-len(wantHdr)%8)%8)
 	want := raw(wantHdr, []byte{0, 0, 0x80, 0x3f, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
@@ -261,7 +269,8 @@ func TestEncoderStreaming(t *testing.T) {
 	for i := range big {
 		big[i] = float32(i) * 0.5
 	}
-	infos := []Info{{"big", "F32", []int{len(big)}}, {"ids", "I32", []int{2}}, {"tail", "F32", []int{2}}}
+	infos := []Info{{"big", "F32", []int{len(big)}, ChecksumFloat32s(big)}, {"ids", "I32", []int{2}, Checksum(I32("", nil, []int32{5, 6}).Data)},
+		{"tail", "F32", []int{2}, ChecksumFloat32s([]float32{7, 8})}}
 	var buf bytes.Buffer
 	e, err := NewEncoder(&buf, infos, nil)
 	if err != nil {
@@ -375,8 +384,8 @@ func TestPythonFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Metadata["format"] != "pt" {
-		t.Errorf("metadata = %v", f.Metadata)
+	if f.Metadata["format"] != "pt" || f.Checksummed {
+		t.Errorf("metadata = %v, checksummed %v (want a file without checksums)", f.Metadata, f.Checksummed)
 	}
 	tok, ok := f.Get("tokens")
 	if !ok {
@@ -418,8 +427,20 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-Parse: %v", err)
 		}
-		if len(again.Tensors) != len(file.Tensors) || len(again.Metadata) != len(file.Metadata) {
-			t.Fatalf("round trip changed counts")
+		if len(again.Tensors) != len(file.Tensors) || !again.Checksummed {
+			t.Fatalf("round trip changed the tensor count or lost the checksums")
+		}
+		// The writer adds (or keeps) the checksums and changes nothing else.
+		want := map[string]string{ChecksumKey: wantChecksums(file.Tensors)}
+		for k, v := range file.Metadata {
+			if k != ChecksumKey {
+				want[k] = v
+			} else if v != want[k] {
+				t.Fatalf("parsed file's verified checksums %q differ from its data's %q", v, want[k])
+			}
+		}
+		if !reflect.DeepEqual(again.Metadata, want) {
+			t.Fatalf("round trip metadata %v, want %v", again.Metadata, want)
 		}
 		for i, a := range file.Tensors {
 			b := again.Tensors[i]
@@ -433,4 +454,142 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// wantChecksums is the ChecksumKey value for tensors laid out in order.
+func wantChecksums(tensors []Tensor) string {
+	var parts []string
+	for _, t := range tensors {
+		parts = append(parts, fmt.Sprintf("%08x", Checksum(t.Data)))
+	}
+	return strings.Join(parts, ",")
+}
+
+func TestChecksum(t *testing.T) {
+	cases := []struct {
+		data []byte
+		want uint32
+	}{
+		{nil, 0},
+		{[]byte("123456789"), 0xe3069283}, // the CRC-32C check value
+		{[]byte{0, 0, 0x80, 0x3f}, 0xdd54c4ab},
+	}
+	for _, c := range cases {
+		if got := Checksum(c.data); got != c.want {
+			t.Errorf("Checksum(%q) = %08x, want %08x", c.data, got, c.want)
+		}
+		if got := UpdateChecksum(Checksum(c.data[:len(c.data)/2]), c.data[len(c.data)/2:]); got != c.want {
+			t.Errorf("UpdateChecksum in two halves of %q = %08x, want %08x", c.data, got, c.want)
+		}
+	}
+	big := make([]float32, 3000) // more than one conversion buffer
+	for i := range big {
+		big[i] = float32(i) - 0.25
+	}
+	for _, n := range []int{0, 1, 1023, 1024, 1025, len(big)} {
+		if got, want := ChecksumFloat32s(big[:n]), Checksum(F32("", nil, big[:n]).Data); got != want {
+			t.Errorf("ChecksumFloat32s of %d floats = %08x, want %08x", n, got, want)
+		}
+	}
+}
+
+// Every single-bit flip in the data of a checksummed file is an error that
+// wraps ErrChecksum and names the damaged tensor; flips in its checksum list
+// are errors too.
+func TestParseDetectsDamage(t *testing.T) {
+	tensors := []Tensor{
+		F32("wte.weight", []int{3, 2}, []float32{1, 2, 3, 4, 5, 6}),
+		I32("empty", []int{0}, nil),
+		F32("norm", []int{2}, []float32{-1, 0.5}),
+	}
+	good := mustWrite(t, tensors, map[string]string{"format": "mhc"})
+	f, err := Parse(good)
+	if err != nil || !f.Checksummed {
+		t.Fatalf("good file: %v (checksummed %v)", err, f != nil && f.Checksummed)
+	}
+	hdrEnd := 8 + int(binary.LittleEndian.Uint64(good))
+	owner := func(off int) string { // tensor holding data byte off
+		switch {
+		case off < 24:
+			return "wte.weight"
+		default:
+			return "norm"
+		}
+	}
+	for i := hdrEnd; i < len(good); i++ {
+		for bit := range 8 {
+			bad := bytes.Clone(good)
+			bad[i] ^= 1 << bit
+			_, err := Parse(bad)
+			if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), `"`+owner(i-hdrEnd)+`"`) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("flip of bit %d of data byte %d: %v", bit, i-hdrEnd, err)
+			}
+		}
+	}
+	sums := bytes.Index(good, []byte(`"crc32c":"`)) + len(`"crc32c":"`)
+	for i := sums; i < sums+3*9-1; i++ {
+		for bit := range 8 {
+			bad := bytes.Clone(good)
+			bad[i] ^= 1 << bit
+			if _, err := Parse(bad); err == nil {
+				t.Fatalf("flip of bit %d of checksum list byte %d accepted", bit, i-sums)
+			}
+		}
+	}
+	for _, tc := range []struct{ value, want string }{
+		{"", "0 checksums for 3"},
+		{"00000000", "1 checksums for 3"},
+		{"0000000g,00000000,00000000", "8 lowercase hex"},
+		{"ABCDEF01,00000000,00000000", "8 lowercase hex"},
+		{"0,00000000,00000000", "8 lowercase hex"},
+	} {
+		var b bytes.Buffer
+		hdr := `{"__metadata__":{"crc32c":"` + tc.value + `"},"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},` +
+			`"b":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"c":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}`
+		b.Write(raw(hdr, nil))
+		if _, err := Parse(b.Bytes()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("checksums %q: %v, want %q", tc.value, err, tc.want)
+		}
+	}
+	// ReadFile names the file and keeps the error's kind.
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	bad := bytes.Clone(good)
+	bad[len(bad)-1] ^= 0x80
+	os.WriteFile(path, bad, 0o644)
+	if _, err := ReadFile(path); !errors.Is(err, ErrChecksum) || !strings.HasPrefix(err.Error(), "safetensors "+path+`: tensor "norm"`) {
+		t.Errorf("ReadFile of a damaged file: %v", err)
+	}
+}
+
+// The Encoder refuses data that does not match the declared checksums,
+// including zero-size tensors declared with a non-zero checksum.
+func TestEncoderChecksumMismatch(t *testing.T) {
+	cases := []struct {
+		name  string
+		infos []Info
+		write [][]float32
+		want  string
+	}{
+		{"changed data", []Info{{"a", "F32", []int{2}, ChecksumFloat32s([]float32{1, 2})}}, [][]float32{{1, 3}}, `"a"`},
+		{"second tensor", []Info{{"a", "F32", []int{1}, ChecksumFloat32s([]float32{1})}, {"b", "F32", []int{1}, 7}}, [][]float32{{1}, {2}}, `"b"`},
+		{"zero-size, declared non-zero", []Info{{"a", "F32", []int{1}, ChecksumFloat32s([]float32{1})}, {"z", "F32", []int{0}, 1}}, [][]float32{{1}}, `"z"`},
+	}
+	for _, c := range cases {
+		var buf bytes.Buffer
+		e, err := NewEncoder(&buf, c.infos, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range c.write {
+			if err = e.WriteFloat32s(v); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = e.Close()
+		}
+		if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a checksum error naming %s", c.name, err, c.want)
+		}
+	}
 }

@@ -19,29 +19,43 @@ type Info struct {
 	Name  string
 	DType string
 	Shape []int
+	// CRC32C is the checksum of the tensor's data bytes (Checksum, or
+	// ChecksumFloat32s for float32 values). NewEncoder records it in the
+	// header and the Encoder checks the bytes it is given against it.
+	CRC32C uint32
 }
 
-// Info returns the tensor's name, dtype and shape.
-func (t Tensor) Info() Info { return Info{Name: t.Name, DType: t.DType, Shape: t.Shape} }
+// Info returns the tensor's name, dtype, shape and the checksum of its data.
+func (t Tensor) Info() Info {
+	return Info{Name: t.Name, DType: t.DType, Shape: t.Shape, CRC32C: Checksum(t.Data)}
+}
 
 // Encoder streams a safetensors file: NewEncoder writes the header, then the
 // caller writes each tensor's bytes in order (with Write or WriteFloat32s)
-// and calls Close. Large tensors never need a second in-memory copy.
+// and calls Close. Large tensors never need a second in-memory copy. The
+// header's checksums come from the Infos, so they are known before the data
+// is written; the Encoder sums the bytes as they pass and fails if a tensor
+// does not match its declared checksum (for example, a buffer that changed
+// between computing the checksum and writing it).
 type Encoder struct {
 	w       io.Writer
 	infos   []Info
 	ends    []int64 // end offset of each tensor in the data buffer
 	pos     int64   // bytes of tensor data written so far
 	total   int64   // bytes of tensor data expected
+	cur     int     // index of the tensor being filled (the first with end > pos, or a zero-size one at pos)
+	crc     uint32  // checksum of tensor cur's bytes written so far
 	scratch []byte  // conversion buffer for WriteFloat32s
 	err     error   // first write error; sticky
 }
 
 // NewEncoder validates infos and metadata, writes the header to w and
 // returns an Encoder expecting exactly the tensors' bytes, in order. Tensor
-// names must be unique, valid UTF-8 and not "__metadata__". Invalid input
-// gives a *FormatError; errors from w are returned as they are, here and by
-// the Encoder's methods.
+// names must be unique, valid UTF-8 and not "__metadata__". The header's
+// "__metadata__" holds metadata plus ChecksumKey, built from the infos'
+// CRC32C (a ChecksumKey entry in metadata is replaced). Invalid input gives
+// a *FormatError; errors from w are returned as they are, here and by the
+// Encoder's methods.
 func NewEncoder(w io.Writer, infos []Info, metadata map[string]string) (*Encoder, error) {
 	e := &Encoder{w: w, infos: infos, ends: make([]int64, len(infos))}
 	hdr, err := e.header(metadata)
@@ -64,26 +78,33 @@ func NewEncoder(w io.Writer, infos []Info, metadata map[string]string) (*Encoder
 func (e *Encoder) header(metadata map[string]string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
-	if len(metadata) > 0 {
-		keys := make([]string, 0, len(metadata))
-		for k := range metadata {
-			if !utf8.ValidString(k) || !utf8.ValidString(metadata[k]) {
-				return nil, formatErr("metadata %q: not valid UTF-8", k)
-			}
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteString(`"__metadata__":{`)
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(&b, k)
-			b.WriteByte(':')
-			writeJSONString(&b, metadata[k])
-		}
-		b.WriteByte('}')
+	md := make(map[string]string, len(metadata)+1)
+	for k, v := range metadata {
+		md[k] = v
 	}
+	sums := make([]uint32, len(e.infos))
+	for i, t := range e.infos {
+		sums[i] = t.CRC32C
+	}
+	md[ChecksumKey] = formatChecksums(sums)
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		if !utf8.ValidString(k) || !utf8.ValidString(md[k]) {
+			return nil, formatErr("metadata %q: not valid UTF-8", k)
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b.WriteString(`"__metadata__":{`)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSONString(&b, k)
+		b.WriteByte(':')
+		writeJSONString(&b, md[k])
+	}
+	b.WriteByte('}')
 	seen := make(map[string]bool, len(e.infos))
 	var off int64
 	for i, t := range e.infos {
@@ -153,11 +174,38 @@ func (e *Encoder) Write(p []byte) (int, error) {
 		return 0, formatErr("write of %d bytes exceeds declared tensor data by %d", len(p), int64(len(p))-(e.total-e.pos))
 	}
 	n, err := e.w.Write(p)
-	e.pos += int64(n)
 	if err != nil {
 		e.err = err
+		e.pos += int64(n)
+		return n, err
 	}
-	return n, err
+	if err := e.sum(p[:n]); err != nil {
+		e.err = err
+		return n, err
+	}
+	return n, nil
+}
+
+// sum adds p (the next bytes of tensor data) to the running checksums,
+// checking each tensor that p completes, zero-size ones included.
+func (e *Encoder) sum(p []byte) error {
+	for {
+		for e.cur < len(e.infos) && e.ends[e.cur] == e.pos {
+			if t := e.infos[e.cur]; e.crc != t.CRC32C {
+				return &FormatError{Err: ErrChecksum, Msg: fmt.Sprintf("tensor %q: data written does not match its declared checksum (crc32c %s, declared %s)",
+					t.Name, formatChecksums([]uint32{e.crc}), formatChecksums([]uint32{t.CRC32C}))}
+			}
+			e.cur++
+			e.crc = 0
+		}
+		if len(p) == 0 {
+			return nil
+		}
+		k := min(int64(len(p)), e.ends[e.cur]-e.pos)
+		e.crc = UpdateChecksum(e.crc, p[:k])
+		e.pos += k
+		p = p[k:]
+	}
 }
 
 // WriteFloat32s appends v as little-endian float32 bytes, converting through
@@ -195,7 +243,8 @@ func (e *Encoder) WriteFloat32s(v []float32) error {
 }
 
 // Close reports an error if fewer bytes were written than the header
-// declares. It does not close the underlying writer.
+// declares, or if a trailing zero-size tensor was declared with a non-zero
+// checksum. It does not close the underlying writer.
 func (e *Encoder) Close() error {
 	if e.err != nil {
 		return e.err
@@ -203,12 +252,17 @@ func (e *Encoder) Close() error {
 	if e.pos != e.total {
 		return formatErr("wrote %d of %d bytes of tensor data", e.pos, e.total)
 	}
+	if err := e.sum(nil); err != nil {
+		e.err = err
+		return err
+	}
 	return nil
 }
 
 // Write writes tensors and metadata to w in safetensors format. Tensors are
 // stored in the given order with contiguous offsets; each is validated first
-// (known dtype, len(Data) matching the shape). Metadata may be nil.
+// (known dtype, len(Data) matching the shape). Metadata may be nil; the
+// tensors' checksums are added under ChecksumKey.
 // Invalid input gives a *FormatError; errors from w are wrapped.
 func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	err := write(w, tensors, metadata)

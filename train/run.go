@@ -29,6 +29,10 @@ type Spec struct {
 	Data string
 	// Tokenizer is "byte" or "gpt2" (see data.NewTokenizer).
 	Tokenizer string
+	// Group, if set, trains data-parallel: every worker calls Start with the
+	// same Spec; the global batch is Group.Size() × Accum × Batch sequences.
+	// Rank 0 alone writes metrics and checkpoints.
+	Group Group
 }
 
 // Continue are the settings a resumed run may change.
@@ -39,6 +43,8 @@ type Continue struct {
 	// Data, if set, must name the corpus the run was started on: an exact
 	// resume needs the same token stream.
 	Data string
+	// Group: the data-parallel workers, as many as the run was trained with.
+	Group Group
 }
 
 // Errors of Start and Resume that callers may want to tell apart.
@@ -56,20 +62,22 @@ type Data struct {
 	Tokenizer  data.Tokenizer
 	Train, Val []int32       // token streams of the train and validation splits
 	Took       time.Duration // loading and tokenization time
+	Cached     bool          // the tokens came from the token cache (see data.TokenCache)
 }
 
-// LoadData loads the corpus spec (see data.LoadCorpus) and tokenizes it.
+// LoadData loads the corpus spec (see data.LoadCorpus) and tokenizes it,
+// through the per-user token cache (see data.Corpus.CachedTokens).
 func LoadData(spec string, tok data.Tokenizer) (*Data, error) {
 	t0 := time.Now()
 	corpus, err := data.LoadCorpus(spec)
 	if err != nil {
 		return nil, err
 	}
-	trainTok, valTok, err := corpus.Tokens(tok)
+	trainTok, valTok, cached, err := corpus.CachedTokens(tok)
 	if err != nil {
 		return nil, err
 	}
-	return &Data{Spec: spec, Corpus: corpus, Tokenizer: tok, Train: trainTok, Val: valTok, Took: time.Since(t0)}, nil
+	return &Data{Spec: spec, Corpus: corpus, Tokenizer: tok, Train: trainTok, Val: valTok, Took: time.Since(t0), Cached: cached}, nil
 }
 
 // Run is one training run bound to its directory: model, optimizer, data,
@@ -82,13 +90,14 @@ type Run struct {
 	trainer *Trainer
 	metrics *Metrics
 	resumed bool
+	lock    *DirLock // rank 0's lock on dir: one writer per run (see LockDir)
 }
 
 // Start prepares a new run: it validates the spec, loads and tokenizes the
 // data, builds and initialises the model (seed Options.Seed), and opens
 // Dir/metrics.jsonl. Nothing is trained until Train; the first checkpoint is
 // written by Train (or Save).
-func Start(spec Spec) (*Run, error) {
+func Start(spec Spec) (r *Run, err error) {
 	if spec.Dir == "" {
 		return nil, errors.New("train: no run directory")
 	}
@@ -107,6 +116,9 @@ func Start(spec Spec) (*Run, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := CheckMemory(cfg, opts.Batch, true); err != nil {
+		return nil, err
+	}
 	d, err := LoadData(spec.Data, tok)
 	if err != nil {
 		return nil, err
@@ -116,13 +128,23 @@ func Start(spec Spec) (*Run, error) {
 		return nil, err
 	}
 	m.Params.Initialize(opts.Seed)
-	return open(spec.Dir, m, d, opts, nil)
+	lock, err := lockNewRun(spec.Dir, spec.Group)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { r, err = keepLock(r, err, lock) }()
+	return open(spec.Dir, m, d, opts, nil, spec.Group)
 }
 
 // Resume reopens the run in dir at its last checkpoint: weights, optimizer
 // moments, data position and options, so that training continues exactly as
 // if it had not stopped. c may extend the run.
-func Resume(dir string, c Continue) (*Run, error) {
+func Resume(dir string, c Continue) (r *Run, err error) {
+	lock, err := lockRun(dir, c.Group)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { r, err = keepLock(r, err, lock) }()
 	st, err := ReadState(dir)
 	if err != nil {
 		return nil, err
@@ -134,10 +156,16 @@ func Resume(dir string, c Continue) (*Run, error) {
 	if opts.Steps <= st.Step {
 		return nil, fmt.Errorf("train: %s: %w (%d of %d steps)", dir, ErrRunDone, st.Step, opts.Steps)
 	}
+	if was, now := max(1, st.Ranks), groupSize(c.Group); was != now {
+		return nil, fmt.Errorf("train: %s: the run was trained by %d data-parallel workers, not %d: resume it with as many", dir, was, now)
+	}
 	if c.Data != "" && c.Data != st.Data {
 		return nil, fmt.Errorf("train: %s: data %s differs from the run's data %s (an exact resume needs the same corpus)", dir, c.Data, st.Data)
 	}
 	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkpointMemory(dir, opts.Batch); err != nil {
 		return nil, err
 	}
 	m, tok, err := openModel(dir, st, opts.Batch)
@@ -148,11 +176,25 @@ func Resume(dir string, c Continue) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", dir, err)
 	}
-	return open(dir, m, d, opts, &st)
+	return open(dir, m, d, opts, &st, c.Group)
+}
+
+func groupSize(g Group) int {
+	if g == nil {
+		return 1
+	}
+	return g.Size()
 }
 
 // open builds the trainer (restoring st when resuming) and the metrics file.
-func open(dir string, m *model.Model, d *Data, opts Options, st *State) (*Run, error) {
+// With a group, the workers first check that they agree on everything that
+// decides the result.
+func open(dir string, m *model.Model, d *Data, opts Options, st *State, g Group) (*Run, error) {
+	if g != nil {
+		if err := agree(g, m.Cfg, opts, d, st); err != nil {
+			return nil, err
+		}
+	}
 	loader, err := data.NewLoader(d.Train, opts.Batch, m.Cfg.Seq, opts.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("train: data %s: %w", d.Spec, err)
@@ -169,14 +211,18 @@ func open(dir string, m *model.Model, d *Data, opts Options, st *State) (*Run, e
 			return nil, fmt.Errorf("train: %s: %w", dir, err)
 		}
 	}
+	tr.Group = g
+	r := &Run{dir: dir, model: m, data: d, trainer: tr, resumed: st != nil}
+	if r.Rank() != 0 {
+		return r, nil // rank 0 writes the run directory
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	metrics, err := OpenMetrics(filepath.Join(dir, MetricsFile))
-	if err != nil {
+	if r.metrics, err = OpenMetrics(filepath.Join(dir, MetricsFile)); err != nil {
 		return nil, err
 	}
-	return &Run{dir: dir, model: m, data: d, trainer: tr, metrics: metrics, resumed: st != nil}, nil
+	return r, nil
 }
 
 // Train trains until Options().Steps steps are done or ctx is cancelled,
@@ -194,8 +240,12 @@ func (r *Run) TrainSteps(ctx context.Context, n int, hooks Hooks) error {
 	return r.trainer.Run(ctx, r.trainer.Step+n, r.metrics, r.Save, hooks)
 }
 
-// Save writes a checkpoint of the current step into the run directory.
+// Save writes a checkpoint of the current step into the run directory (on
+// rank 0 only; other workers return nil).
 func (r *Run) Save() error {
+	if r.Rank() != 0 {
+		return nil
+	}
 	st, err := r.trainer.State(r.data.Tokenizer.Name(), r.data.Spec)
 	if err != nil {
 		return err
@@ -203,8 +253,21 @@ func (r *Run) Save() error {
 	return SaveCheckpoint(r.dir, r.model, r.trainer.Opt, st)
 }
 
-// Close closes the metrics file. It does not save.
-func (r *Run) Close() error { return r.metrics.Close() }
+// Close closes the metrics file and releases the run directory's lock. It
+// does not save.
+func (r *Run) Close() error {
+	err := r.metrics.Close()
+	if uerr := r.lock.Unlock(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// Rank is this worker's rank (0 without a Group); rank 0 logs and saves.
+func (r *Run) Rank() int {
+	rank, _ := r.trainer.rank()
+	return rank
+}
 
 // Dir is the run directory.
 func (r *Run) Dir() string { return r.dir }

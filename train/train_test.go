@@ -226,13 +226,21 @@ func TestCheckpointErrors(t *testing.T) {
 	if err := SaveCheckpoint(dir, tr.Net, tr.Opt, st); err != nil {
 		t.Fatal(err)
 	}
-	// A config that does not match the weights.
+	// A config that does not match the weights: its checksum in state.json
+	// refuses it; without state.json (an inference-only directory) the
+	// shapes do.
 	cfgPath := filepath.Join(dir, ConfigFile)
 	b, _ := os.ReadFile(cfgPath)
 	os.WriteFile(cfgPath, []byte(strings.Replace(string(b), `"d_model": 32`, `"d_model": 64`, 1)), 0o644)
-	if _, err := LoadModel(dir, 1); err == nil || !strings.Contains(err.Error(), "shape") {
+	if _, err := LoadModel(dir, 1); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "config.json") {
 		t.Fatalf("mismatched config: %v", err)
 	}
+	stBytes, _ := os.ReadFile(filepath.Join(dir, StateFile))
+	os.Remove(filepath.Join(dir, StateFile))
+	if _, err := LoadModel(dir, 1); err == nil || !strings.Contains(err.Error(), "shape") {
+		t.Fatalf("mismatched config without state.json: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, StateFile), stBytes, 0o644)
 	os.WriteFile(filepath.Join(dir, ModelFile), []byte("garbage"), 0o644)
 	os.WriteFile(cfgPath, b, 0o644)
 	if _, err := LoadModel(dir, 1); err == nil {

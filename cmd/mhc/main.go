@@ -5,13 +5,23 @@
 // Usage:
 //
 //	mhc train  [--preset tiny|small|base] [--steps N] [--data gostd|english|PATH] [--out DIR] [--resume DIR] ...
-//	mhc sample --checkpoint DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
+//	mhc sample --checkpoint DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S] [--no-cache]
 //	mhc eval   --checkpoint DIR [--data PATH]
 //	mhc bench  [gemm|train|all] [--preset LIST] [--conn LIST] [--json]
 //	mhc gains  --checkpoint DIR [--layers 1,mid,last] [--out DIR] [--json]
+//	mhc verify DIR
+//	mhc upcycle --from DIR --conn mhc|hc|mhc-lite [--streams N] [--contract mean|learned] [--init split|symmetric|noise] --out DIR2
+//	mhc plan   [--config 3b|9b|27b|tiny|small|base|FILE|DIR] [--conn C] [--streams N] [--device h200|cpu] [--pp-stages S] [--json]
+//	mhc data   fetch english [--force] [--via auto|http|npm] | info
+//	mhc version
 //
 // Run `mhc COMMAND -h` for every flag. Bad input prints one line naming the
 // problem and exits with status 2.
+//
+// Fetched corpora and token caches live in a per-user cache directory, so
+// every command works from any directory: $MHC_CACHE, else the "mhc"
+// directory in the user cache directory (~/.cache/mhc on Linux); see
+// data.CacheDir.
 package main
 
 import (
@@ -52,6 +62,11 @@ var commands = []struct {
 	{"eval", "loss (nats/token) and bits/byte of a checkpoint on a corpus", runEval},
 	{"bench", "GEMM GFLOP/s and training tokens/s", runBench},
 	{"gains", "Amax gains and H_res heatmaps of an hc/mhc checkpoint (gains.png, hres.png)", runGains},
+	{"verify", "check a checkpoint's checksums and consistency without loading a model", runVerify},
+	{"data", "fetch the english corpus into the per-user cache (data fetch english); show the cache (data info)", runData},
+	{"version", "module version, Go version and kernel path", runVersion},
+	{"upcycle", "convert a residual checkpoint into an hc/mhc/mhc-lite run with the same function", runUpcycle},
+	{"plan", "what a model costs with residual/HC/mHC at scale: parameters, I/O, memory, FLOPs, roofline step time", runPlan},
 }
 
 func usage(w io.Writer) {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mhc-go/mhc/data"
+	"github.com/mhc-go/mhc/dist"
 	"github.com/mhc-go/mhc/hyper"
 	"github.com/mhc-go/mhc/kernels"
 	"github.com/mhc-go/mhc/model"
@@ -35,6 +36,8 @@ type trainFlags struct {
 	noProgress                          bool
 	sampleTokens                        int
 	spec                                train.Spec
+	dist                                string
+	distTimeout                         time.Duration
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
@@ -43,7 +46,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	d, o := train.DefaultOptions(), &f.spec.Options
 	c := &f.spec.Config
 	fs.StringVar(&f.preset, "preset", "tiny", "model size: tiny, small or base")
-	fs.StringVar(&f.spec.Data, "data", data.DefaultCorpus, "corpus: gostd (Go standard library sources), english (scripts/fetch-corpus.sh), a file or a directory")
+	fs.StringVar(&f.spec.Data, "data", data.DefaultCorpus, "corpus: gostd (Go standard library sources), english (mhc data fetch english), a file or a directory")
 	fs.StringVar(&f.spec.Tokenizer, "tokenizer", "byte", "byte (vocab 256) or gpt2 (BPE, vocab 50257)")
 	fs.StringVar(&f.out, "out", "", "run directory for checkpoints and metrics (default runs/PRESET-CONN, with -2, -3, ... appended if taken)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run in this directory exactly where it stopped")
@@ -78,12 +81,26 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.GainsEvery, "gains-every", d.GainsEvery, "measure the Amax gains of H_res on a fixed probe batch every N steps (hc/mhc; 0 = never)")
 	fs.IntVar(&f.sampleTokens, "sample-tokens", 240, "tokens to sample at the end (0 = none)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "plain log lines instead of a progress bar (automatic when stderr is not a terminal)")
+	fs.StringVar(&f.dist, "dist", "auto", "data-parallel training: mpi (one process per rank, under mpirun), none, or auto (mpi when mpirun started more than one rank)")
+	fs.DurationVar(&f.distTimeout, "dist-timeout", 5*time.Minute, "with --dist mpi: abort the job when a collective takes longer (a rank died or hangs)")
+	fs.IntVar(&o.MaxBadSteps, "max-bad-steps", d.MaxBadSteps, "consecutive steps with a non-finite loss or gradient to skip (no update) before stopping")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
 	set := setFlags(fs)
 	o.Eps = d.Eps
 
+	group, err := f.openGroup()
+	if err != nil {
+		return err
+	}
+	if group != nil {
+		defer group.Close()
+		f.spec.Group = group
+		if group.Rank() != 0 { // rank 0 alone reports
+			stderr, stdout, f.sampleTokens = io.Discard, io.Discard, 0
+		}
+	}
 	r, err := f.open(set)
 	if err != nil {
 		return flagErr(fs, err)
@@ -101,6 +118,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d; kernels %s, peak %.0f GFLOP/s\n",
 		name, cfg.D, cfg.Layers, cfg.Heads, cfg.Seq, cfg.MLPHidden, cfg.Kind, cfg.Streams,
 		float64(m.NumParams())/1e6, flopsTok/1e6, opts.Accum, opts.Batch, kernels.Path(), peak)
+	if group != nil {
+		fmt.Fprintf(stderr, "data-parallel: %d ranks over MPI, global batch %d × %d × %d sequences\n",
+			group.Size(), group.Size(), opts.Accum, opts.Batch)
+	}
 	if r.Resumed() {
 		fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", r.Dir(), r.Step(), opts.Steps)
 	}
@@ -143,6 +164,7 @@ func (f *trainFlags) open(set map[string]bool) (*train.Run, error) {
 		if set["data"] {
 			c.Data = f.spec.Data
 		}
+		c.Group = f.spec.Group
 		r, err := train.Resume(f.resume, c)
 		if errors.Is(err, train.ErrRunDone) {
 			return nil, bad("--resume: %v; pass --steps N with a larger N to continue", err)
@@ -166,6 +188,34 @@ func (f *trainFlags) open(set map[string]bool) (*train.Run, error) {
 		return nil, bad("--out %s already holds a run: continue it with --resume %s, or choose another --out", f.out, f.out)
 	}
 	return r, err
+}
+
+// openGroup joins MPI when --dist asks for it (or, with auto, when mpirun
+// started more than one rank); nil for a single process.
+func (f *trainFlags) openGroup() (*dist.MPI, error) {
+	ranks := dist.Launched()
+	switch f.dist {
+	case "none":
+		if ranks > 1 {
+			return nil, bad("--dist none: started by an MPI launcher with %d ranks; each would train alone into the same directory", ranks)
+		}
+		return nil, nil
+	case "auto":
+		if ranks <= 1 {
+			return nil, nil
+		}
+	case "mpi":
+	default:
+		return nil, bad("--dist %q: want mpi, none or auto", f.dist)
+	}
+	if f.distTimeout < 0 {
+		return nil, bad("--dist-timeout %v: must not be negative", f.distTimeout)
+	}
+	g, err := dist.Open(f.distTimeout)
+	if err != nil {
+		return nil, badErr(err)
+	}
+	return g, nil
 }
 
 // apply fills the spec's architecture from preset p and the overrides.
