@@ -158,7 +158,9 @@ func (c Config) Validate() error {
 	bad := func(field, format string, args ...any) error {
 		return &FieldError{field, fmt.Sprintf(format, args...)}
 	}
-	if _, err := ParseKind(string(c.Kind)); err != nil {
+	switch c.Kind { // exactly as written (ParseKind accepts any case for flags)
+	case Residual, HC, MHC, MHCLite:
+	default:
 		return bad("conn", "%q: want residual, hc, mhc or mhc-lite", c.Kind)
 	}
 	if c.Kind == Residual && c.Streams != 1 {

@@ -338,7 +338,8 @@ func (t *Trainer) Run(ctx context.Context, until int, metrics *Metrics, save fun
 		}
 		r, err := t.TrainStep()
 		now := time.Now()
-		r.TokPerS = float64(o.Accum*o.Batch*t.Net.Config().Seq) / now.Sub(last).Seconds()
+		_, size := t.rank()
+		r.TokPerS = float64(size*o.Accum*o.Batch*t.Net.Config().Seq) / now.Sub(last).Seconds() // all workers' tokens
 		last = now
 		if merr := metrics.Write(r); merr != nil {
 			return merr
