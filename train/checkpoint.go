@@ -444,11 +444,11 @@ func parseConfig(b []byte) (model.Config, error) {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return cfg, err
 	}
+	if k, err := hyper.ParseKind(string(cfg.Kind)); err == nil && k != cfg.Kind {
+		return cfg, fmt.Errorf("conn %q: write it %q", cfg.Kind, k)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
-	}
-	if k, err := hyper.ParseKind(string(cfg.Kind)); err != nil || k != cfg.Kind {
-		return cfg, fmt.Errorf("conn %q: write it %q", cfg.Kind, k)
 	}
 	return cfg, nil
 }
