@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/mhc-go/mhc/hyper"
@@ -39,14 +38,7 @@ func decodeModel(t testing.TB, kind hyper.Kind, n int, contract string, tie bool
 		t.Fatal(err)
 	}
 	m.Params.Initialize(3)
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, pt := range m.Params.Tensors {
-		if strings.Contains(pt.Name, "conn") {
-			for i := range pt.Data {
-				pt.Data[i] += float32(0.3 * rng.NormFloat64())
-			}
-		}
-	}
+	perturbConnections(m, 0.3, rand.New(rand.NewPCG(5, 6)))
 	return m
 }
 

@@ -43,6 +43,18 @@ func TestModelGradients(t *testing.T) {
 	}
 }
 
+// perturbConnections adds std·N(0,1) to every connection parameter, moving
+// gates and projections off their init so that their paths carry signal.
+func perturbConnections(m *Model, std float64, rng *rand.Rand) {
+	for _, pt := range m.Params.Tensors {
+		if strings.Contains(pt.Name, "conn") {
+			for i := range pt.Data {
+				pt.Data[i] += float32(std * rng.NormFloat64())
+			}
+		}
+	}
+}
+
 // checkModelGradients checks every parameter tensor of a 2-block model.
 // Connection parameters are moved off their init by perturb·N(0,1) so that
 // the dynamic paths (gates, projections) carry gradients well above the
@@ -56,13 +68,7 @@ func checkModelGradients(t *testing.T, cfg Config, label string, perturb float64
 	}
 	m.Params.Initialize(7)
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, pt := range m.Params.Tensors {
-		if strings.Contains(pt.Name, "conn") {
-			for i := range pt.Data {
-				pt.Data[i] += float32(perturb * rng.NormFloat64())
-			}
-		}
-	}
+	perturbConnections(m, perturb, rng)
 	N := B * cfg.Seq
 	in, tg := make([]int32, N), make([]int32, N)
 	for i := range in {

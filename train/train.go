@@ -110,8 +110,9 @@ type Trainer struct {
 	BadSteps   int     // consecutive steps skipped for a non-finite loss or gradient
 
 	inputs, targets []int32
-	acc             []float32 // gradient accumulator (Accum > 1)
-	copyAcc, addAcc kernels.Task
+	acc             []float32    // the step's gradient so far (Accum > 1)
+	accStage        int          // what accumulate does: see TrainStep
+	accTask         kernels.Task // runs accumulate
 	evalOffs        []int
 	probe           *Probe
 }
@@ -133,8 +134,7 @@ func NewTrainer(net Network, loader *data.Loader, val []int32, opts Options) (*T
 		inputs: make([]int32, opts.Batch*cfg.Seq), targets: make([]int32, opts.Batch*cfg.Seq)}
 	if opts.Accum > 1 {
 		t.acc = make([]float32, len(params.Grad))
-		t.copyAcc = kernels.TaskFunc(func(lo, hi int) { copy(t.acc[lo:hi], params.Grad[lo:hi]) })
-		t.addAcc = kernels.TaskFunc(func(lo, hi int) { kernels.Add(t.acc[lo:hi], t.acc[lo:hi], params.Grad[lo:hi]) })
+		t.accTask = kernels.TaskFunc(t.accumulate)
 	}
 	if len(val) > cfg.Seq && opts.EvalWindows > 0 {
 		offs, err := data.EvalWindows(val, cfg.Seq, opts.EvalWindows)
@@ -190,16 +190,17 @@ func (t *Trainer) TrainStep() (StepRecord, error) {
 		}
 		params.ZeroGrad()
 		loss += t.Net.ForwardBackward(t.inputs, t.targets, o.Batch, T, scale)
-		switch {
-		case o.Accum == 1: // the gradient stays in params.Grad
-		case i%o.Accum == 0:
-			kernels.ParallelForGrain(len(t.acc), 4096, t.copyAcc)
-		default:
-			kernels.ParallelForGrain(len(t.acc), 4096, t.addAcc)
+		if o.Accum > 1 {
+			switch j := i % o.Accum; {
+			case j == 0:
+				t.accStage = 0 // acc = g
+			case j < o.Accum-1:
+				t.accStage = 1 // acc += g
+			default:
+				t.accStage = 2 // g += acc: the step's gradient, where clipping and AdamW read it
+			}
+			kernels.ParallelForGrain(len(t.acc), 4096, t.accTask)
 		}
-	}
-	if o.Accum > 1 {
-		copy(params.Grad, t.acc)
 	}
 	var syncS float64
 	if t.Group != nil { // the gradient-sync point
@@ -229,6 +230,21 @@ func (t *Trainer) TrainStep() (StepRecord, error) {
 	t.Opt.clip(norm, o.Clip)
 	t.Opt.Update(lr)
 	return r, nil
+}
+
+// accumulate runs one stage of gradient accumulation on [lo, hi): 0 copies
+// the first micro-batch's gradient into acc, 1 adds a middle one to acc, 2
+// adds acc to the last one in params.Grad (where clipping and AdamW read it).
+func (t *Trainer) accumulate(lo, hi int) {
+	g, acc := t.Net.Parameters().Grad[lo:hi], t.acc[lo:hi]
+	switch t.accStage {
+	case 0:
+		copy(acc, g)
+	case 1:
+		kernels.Add(acc, acc, g)
+	default:
+		kernels.Add(g, acc, g)
+	}
 }
 
 // ErrDiverged: training stopped after too many non-finite steps.
