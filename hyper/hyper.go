@@ -18,6 +18,7 @@ package hyper
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mhc-go/mhc/param"
@@ -69,6 +70,10 @@ type Config struct {
 	SinkhornEps   float32 `json:"sinkhorn_eps"`   // eps added to every Sinkhorn denominator (paper: 0; DeepSeek code: 1e-6)
 	NormEps       float32 `json:"conn_norm_eps"`  // eps inside the sqrt of the coefficient RMS over the flattened n·C state
 	ResBias       float32 `json:"res_bias"`       // init of the H_res bias: b_res = ResBias·I (0 = Megatron's b = 0, uniform H_res)
+	// Init is the mHC/mHC-lite connection init scheme: "uniform" (also "",
+	// config.json omits it), "identity" or "split"; see Inits. HC keeps
+	// its paper init and takes only "uniform".
+	Init string `json:"init,omitempty"`
 
 	// Fixed holds maps fixed (paper Table 1 ablation; HC and mHC).
 	Fixed Fixed `json:"fixed,omitzero"`
@@ -186,12 +191,49 @@ func (c Config) Validate() error {
 			return bad("res_bias", "%v: want 0..8 (larger saturates Sinkhorn and kills the H_res gradient)", c.ResBias)
 		}
 	}
+	switch init := c.InitScheme(); {
+	case !slices.Contains(Inits, init):
+		return bad("init", "%q: want uniform, identity or split", c.Init)
+	case init != InitUniform && c.Kind != MHC && c.Kind != MHCLite:
+		return bad("init", "%q: only mhc and mhc-lite have connection init schemes (%s keeps its own)", c.Init, c.Kind)
+	}
 	switch c.Contract {
 	case "sum", "mean", "learned":
 	default:
 		return bad("contract", "%q: want sum, mean or learned", c.Contract)
 	}
 	return nil
+}
+
+// The connection init schemes of mHC and mHC-lite (Config.Init). Sublayer l's
+// "home" stream is l mod n.
+//
+//	uniform   φ ~ N(0, 2/(nC+p)), α = 0.01, b = 0 except b_res = ResBias·I:
+//	          Megatron's init; with ResBias 0, H_pre = 1/2, H_post = 1 and
+//	          H_res uniform (every stream reads the stream mean)
+//	identity  step 0 is a plain residual with H_res ≈ I: φ = 0, α = 0.01,
+//	          b_pre = +3 on the home stream and −3 elsewhere, b_post = 0,
+//	          b_res = 6·I − 3 (lite: +3 on the identity permutation, −3 on
+//	          the others); reported for the paper's final version, unverified
+//	split     uniform, but the write-out is spread over the streams so that
+//	          they differ from step 0: H_post_i = 1 + s·(2i − (n−1))/(n−1)
+//	          with s = 0.5 (b_post_i = logit(H_post_i/2)), the exact
+//	          symmetry break that made upcycled mixing learn (docs/RESULTS.md)
+const (
+	InitUniform  = "uniform"
+	InitIdentity = "identity"
+	InitSplit    = "split"
+)
+
+// Inits lists the connection init schemes.
+var Inits = []string{InitUniform, InitIdentity, InitSplit}
+
+// InitScheme is Init with the empty default resolved.
+func (c Config) InitScheme() string {
+	if c.Init == "" {
+		return InitUniform
+	}
+	return c.Init
 }
 
 // Builder creates the connections of one model. Sublayers are numbered
@@ -213,7 +255,7 @@ func (b Builder) New(prefix string, l int) (Connection, error) {
 	case HC:
 		return newHC(b, prefix, l)
 	case MHC, MHCLite:
-		c, err := newMHC(b, prefix, b.Cfg.Kind == MHCLite)
+		c, err := newMHC(b, prefix, l, b.Cfg.Kind == MHCLite)
 		if err != nil {
 			return nil, err
 		}

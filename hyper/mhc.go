@@ -71,6 +71,49 @@ type mhc struct {
 	preTask, postTask, pbTask kernels.Task
 }
 
+// mhcBias is the initial bias b = [b_pre (n) | b_post (n) | b_res (r)] of
+// sublayer l for an init scheme (see InitUniform). r is n² (mHC, row-major
+// H_res logits) or n! (lite, identity permutation first).
+func mhcBias(n, r, l int, lite bool, scheme string, resBias float32) []float32 {
+	b := make([]float32, 2*n+r)
+	pre, post, res := b[:n], b[n:2*n], b[2*n:]
+	switch scheme {
+	case InitIdentity:
+		home := l % n
+		for i := range pre {
+			pre[i] = -3
+		}
+		pre[home] = 3
+		for k := range res {
+			res[k] = -3
+		}
+		if lite {
+			res[0] = 3
+		} else {
+			for i := range n {
+				res[i*n+i] = 3
+			}
+		}
+		return b
+	case InitSplit:
+		const s = 0.5
+		for i := range post {
+			if n > 1 {
+				q := 1 + s*float64(2*i-(n-1))/float64(n-1)
+				post[i] = float32(math.Log(q / (2 - q))) // logit(q/2)
+			}
+		}
+	}
+	if lite {
+		res[0] = resBias // permutation 0 is the identity
+	} else {
+		for i := range n {
+			res[i*n+i] = resBias
+		}
+	}
+	return b
+}
+
 var (
 	_ Connection = (*mhc)(nil)
 	_ ResMixer   = (*mhc)(nil)
@@ -83,14 +126,15 @@ const mhcGrain = 8
 // sqrt(2/(nc+p)) (the variance of Megatron's Xavier-uniform mapping_proj).
 func phiStd(nc, p int) float32 { return float32(math.Sqrt(2 / float64(nc+p))) }
 
-// newMHC builds an mHC (lite: mHC-lite) connection and registers
+// newMHC builds the mHC (lite: mHC-lite) connection of sublayer l and
+// registers
 //
-//	prefix.phi   [p, n·C]  decay   Normal(sqrt(2/(n·C+p)))
+//	prefix.phi   [p, n·C]  decay   Normal(sqrt(2/(n·C+p))) (identity init: 0)
 //	prefix.alpha [3]       no decay 0.01 (α_pre, α_post, α_res)
-//	prefix.bias  [p]       no decay 0 except b_res = ResBias·I (lite: logit of the identity permutation)
+//	prefix.bias  [p]       no decay by the init scheme (see InitUniform)
 //
 // with p = 2n + n² (lite: 2n + n!).
-func newMHC(b Builder, prefix string, lite bool) (*mhc, error) {
+func newMHC(b Builder, prefix string, l int, lite bool) (*mhc, error) {
 	cfg := b.Cfg
 	n := cfg.Streams
 	if n < 1 || b.C < 1 || b.MaxN < 1 {
@@ -118,22 +162,17 @@ func newMHC(b Builder, prefix string, lite bool) (*mhc, error) {
 	m.p = 2*n + m.r
 	N, p := b.MaxN, m.p
 
+	scheme := cfg.InitScheme()
 	m.phi = b.Store.Add(prefix+".phi", true, p, m.nc)
 	m.phi.Init = param.Normal(phiStd(m.nc, p))
+	if scheme == InitIdentity {
+		m.phi.Init = nil // zeros
+	}
 	m.alpha = b.Store.Add(prefix+".alpha", false, 3)
 	m.alpha.Init = param.Const(0.01)
 	m.bias = b.Store.Add(prefix+".bias", false, p)
-	rb := cfg.ResBias
-	m.bias.Init = func(data []float32, _ *rand.Rand) {
-		clear(data)
-		if lite {
-			data[2*n] = rb // permutation 0 is the identity
-			return
-		}
-		for i := 0; i < n; i++ {
-			data[2*n+i*n+i] = rb
-		}
-	}
+	bias := mhcBias(n, m.r, l, lite, scheme, cfg.ResBias)
+	m.bias.Init = func(data []float32, _ *rand.Rand) { copy(data, bias) }
 
 	m.proj, m.logit, m.dp = make([]float32, N*p), make([]float32, N*p), make([]float32, N*p)
 	m.rstd = make([]float32, N)

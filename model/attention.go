@@ -36,8 +36,8 @@ func newAttention(s *param.Store, prefix string, cfg Config, maxB int, sc *scrat
 	a := &attention{
 		cfg:    cfg,
 		norm:   newRMSNorm(s, prefix+".attn_norm.weight", C, N, cfg.NormEps),
-		qkv:    newLinear(s, prefix+".attn.qkv.weight", C, 3*C, cfg.InitStd),
-		out:    newLinear(s, prefix+".attn.out.weight", C, C, cfg.outStd()),
+		qkv:    newLinear(s, prefix+".attn.qkv.weight", C, 3*C, cfg.matrixInit(C, false)),
+		out:    newLinear(s, prefix+".attn.out.weight", C, C, cfg.matrixInit(C, true)),
 		cos:    cos,
 		sin:    sin,
 		normed: make([]float32, N*C),

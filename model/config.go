@@ -12,8 +12,10 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/mhc-go/mhc/hyper"
+	"github.com/mhc-go/mhc/param"
 )
 
 // Config describes the architecture. It is saved as config.json next to
@@ -30,6 +32,10 @@ type Config struct {
 	NormEps   float32 `json:"norm_eps"`
 	Tie       bool    `json:"tie_embeddings"` // LM head reuses wte.weight
 	InitStd   float32 `json:"init_std"`
+	// BaseInit is the init scheme of the non-connection weights: "gpt2"
+	// (also ""), "torch" or "neox"; see BaseInits. config.json omits it
+	// when empty.
+	BaseInit string `json:"base_init,omitempty"`
 
 	hyper.Config // the residual connection: Kind, Streams, Contract, Sinkhorn options, Fixed
 }
@@ -108,6 +114,8 @@ func (c Config) Validate() error {
 		return bad("rope_theta", "%v: must be positive", c.RopeTheta)
 	case !(c.NormEps > 0):
 		return bad("norm_eps", "%v: must be positive", c.NormEps)
+	case c.BaseInit != "" && !slices.Contains(BaseInits, c.BaseInit):
+		return bad("base_init", "%q: want gpt2, torch or neox", c.BaseInit)
 	}
 	return c.Config.Validate()
 }
@@ -122,8 +130,72 @@ func (c Config) FLOPsPerToken() float64 {
 	return 6*matrix + 3*attn
 }
 
-// outStd is the init std of the projections that write into the residual
-// stream (attention out, MLP down): InitStd/sqrt(2·Layers), as in GPT-2.
-func (c Config) outStd() float32 {
-	return c.InitStd / float32(math.Sqrt(2*float64(c.Layers)))
+// The base init schemes: how the non-connection weights (embedding, linear
+// layers, LM head) are drawn. RMSNorm weights start at 1 in every scheme;
+// the connections have their own init (hyper.Config.Init).
+//
+//	gpt2   every matrix N(0, InitStd²); the projections that write into the
+//	       residual stream (attention out, MLP down) N(0, (InitStd/√(2L))²)
+//	       (GPT-2, nanoGPT, llm.c; Megatron's default)
+//	torch  PyTorch's defaults: embedding N(0, 1); nn.Linear weights (and an
+//	       untied LM head) U(±1/√fan_in), Kaiming-uniform with a = √5
+//	neox   GPT-NeoX: "small init" N(0, 2/(5d)) for every matrix (Nguyen &
+//	       Salazar 2019) and "wang init" N(0, (2/(L·√d))²) for the
+//	       output projections (Wang & Komatsuzaki, GPT-J)
+//
+// InitStd is used by gpt2 only. With tied embeddings the one matrix gets the
+// embedding's init.
+const (
+	BaseGPT2  = "gpt2"
+	BaseTorch = "torch"
+	BaseNeoX  = "neox"
+)
+
+// BaseInits lists the base init schemes.
+var BaseInits = []string{BaseGPT2, BaseTorch, BaseNeoX}
+
+// baseInit is BaseInit with the empty default resolved.
+func (c Config) baseInit() string {
+	if c.BaseInit == "" {
+		return BaseGPT2
+	}
+	return c.BaseInit
+}
+
+// matrixInit is the init of a linear weight with fan-in fanIn; out marks the
+// projections that write into the residual stream.
+func (c Config) matrixInit(fanIn int, out bool) param.Init {
+	d, L := float64(c.D), float64(c.Layers)
+	switch c.baseInit() {
+	case BaseTorch:
+		return param.Uniform(float32(1 / math.Sqrt(float64(fanIn))))
+	case BaseNeoX:
+		if out {
+			return param.Normal(float32(2 / (L * math.Sqrt(d))))
+		}
+		return param.Normal(float32(math.Sqrt(2 / (5 * d))))
+	}
+	if out {
+		return param.Normal(c.InitStd / float32(math.Sqrt(2*L)))
+	}
+	return param.Normal(c.InitStd)
+}
+
+// embedInit is the init of the token embedding.
+func (c Config) embedInit() param.Init {
+	switch c.baseInit() {
+	case BaseTorch:
+		return param.Normal(1)
+	case BaseNeoX:
+		return param.Normal(float32(math.Sqrt(2 / (5 * float64(c.D)))))
+	}
+	return param.Normal(c.InitStd)
+}
+
+// headInit is the init of an untied LM head (an nn.Linear from d_model).
+func (c Config) headInit() param.Init {
+	if c.baseInit() == BaseTorch {
+		return param.Uniform(float32(1 / math.Sqrt(float64(c.D))))
+	}
+	return c.matrixInit(c.D, false)
 }

@@ -70,7 +70,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 	s := &param.Store{}
 	m := &Model{Cfg: cfg, Params: s, MaxB: maxB}
 	m.wte = s.Add("wte.weight", true, V, C)
-	m.wte.Init = param.Normal(cfg.InitStd)
+	m.wte.Init = cfg.embedInit()
 	m.sc = scratch{
 		datt: make([]float32, N*C), dqkv: make([]float32, N*3*C),
 		dprobs: make([]float32, maxB*cfg.Heads*cfg.Seq*cfg.Seq),
@@ -101,7 +101,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 		m.lmHead = m.wte
 	} else {
 		m.lmHead = s.Add("lm_head.weight", true, V, C)
-		m.lmHead.Init = param.Normal(cfg.InitStd)
+		m.lmHead.Init = cfg.headInit()
 	}
 	s.Build()
 

@@ -11,9 +11,9 @@ type linear struct {
 	in, out int
 }
 
-func newLinear(s *param.Store, name string, in, out int, std float32) linear {
+func newLinear(s *param.Store, name string, in, out int, init param.Init) linear {
 	w := s.Add(name, true, out, in)
-	w.Init = param.Normal(std)
+	w.Init = init
 	return linear{w: w, in: in, out: out}
 }
 

@@ -23,8 +23,8 @@ func newMLP(s *param.Store, prefix string, cfg Config, maxB int, sc *scratch) *m
 	m := &mlp{
 		cfg:    cfg,
 		norm:   newRMSNorm(s, prefix+".mlp_norm.weight", C, N, cfg.NormEps),
-		gateUp: newLinear(s, prefix+".mlp.gate_up.weight", C, 2*h, cfg.InitStd),
-		down:   newLinear(s, prefix+".mlp.down.weight", h, C, cfg.outStd()),
+		gateUp: newLinear(s, prefix+".mlp.gate_up.weight", C, 2*h, cfg.matrixInit(C, false)),
+		down:   newLinear(s, prefix+".mlp.down.weight", h, C, cfg.matrixInit(h, true)),
 		normed: make([]float32, N*C),
 		gu:     make([]float32, N*2*h),
 		act:    make([]float32, N*h),

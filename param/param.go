@@ -26,6 +26,15 @@ func Normal(std float32) Init {
 	}
 }
 
+// Uniform returns an Init drawing values uniformly from [-bound, bound).
+func Uniform(bound float32) Init {
+	return func(data []float32, rng *rand.Rand) {
+		for i := range data {
+			data[i] = bound * float32(2*rng.Float64()-1)
+		}
+	}
+}
+
 // Const returns an Init setting every element to v.
 func Const(v float32) Init {
 	return func(data []float32, _ *rand.Rand) {

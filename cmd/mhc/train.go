@@ -27,7 +27,8 @@ import (
 
 // archFlags are the flags that change the architecture: refused with --resume.
 var archFlags = []string{"preset", "d-model", "layers", "heads", "seq", "mlp-hidden", "tie", "tokenizer",
-	"conn", "streams", "contract", "sinkhorn-iters", "sinkhorn", "sinkhorn-eps", "res-bias", "fixed"}
+	"conn", "streams", "contract", "sinkhorn-iters", "sinkhorn", "sinkhorn-eps", "res-bias", "fixed",
+	"init", "base-init"}
 
 type trainFlags struct {
 	preset, out, resume, conn, sinkhorn string
@@ -64,6 +65,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.sinkhornEps, "sinkhorn-eps", -1, "mhc: eps added to Sinkhorn denominators (default 0 for paper, 1e-6 for deepseek)")
 	fs.Float64Var(&f.resBias, "res-bias", 0, "mhc: init H_res bias as res-bias·I (0 = uniform H_res at init, Megatron's choice; ≤ 8)")
 	fs.TextVar(&c.Fixed, "fixed", hyper.Fixed{}, "hold maps fixed (paper Table 1 ablation): comma list of pre (=1/n), post (=1), res (=I)")
+	fs.StringVar(&c.Init, "init", hyper.InitUniform, "mhc/mhc-lite connection init: uniform (b = 0, Megatron), identity (step 0 a plain residual, H_res ≈ I) or split (H_post spread over the streams); see docs/FORMAT.md")
+	fs.StringVar(&c.BaseInit, "base-init", model.BaseGPT2, "init of the non-connection weights: gpt2 (N(0, 0.02), out projections /√(2L)), torch (PyTorch defaults) or neox (small init + wang init); see docs/FORMAT.md")
 	fs.IntVar(&o.Steps, "steps", d.Steps, "optimizer steps")
 	fs.IntVar(&o.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
 	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
@@ -258,6 +261,13 @@ func (f *trainFlags) apply(p model.Preset, set map[string]bool) error {
 		}
 	}
 	cfg.ResBias = float32(f.resBias)
+	cfg.Init, cfg.BaseInit = flagged.Init, flagged.BaseInit
+	if cfg.Init == hyper.InitUniform {
+		cfg.Init = "" // the default: config.json stays as before
+	}
+	if cfg.BaseInit == model.BaseGPT2 {
+		cfg.BaseInit = ""
+	}
 	cfg.SinkhornEps = float32(f.sinkhornEps)
 	if f.sinkhornEps < 0 {
 		cfg.SinkhornEps = 0
