@@ -66,6 +66,7 @@ var commands = []struct {
 	{"data", "fetch the english corpus into the per-user cache (data fetch english); show the cache (data info)", runData},
 	{"version", "module version, Go version and kernel path", runVersion},
 	{"upcycle", "convert a residual checkpoint into an hc/mhc/mhc-lite run with the same function", runUpcycle},
+	{"compare", "train a grid of variants × seeds (residual, hc, mhc, ablations, inits, depths) and report loss, gains and cost with error bars", runCompare},
 	{"plan", "what a model costs with residual/HC/mHC at scale: parameters, I/O, memory, FLOPs, roofline step time", runPlan},
 }
 
