@@ -66,9 +66,12 @@ type Data struct {
 }
 
 // LoadData loads the corpus spec (see data.LoadCorpus) and tokenizes it,
-// through the per-user token cache (see data.Corpus.CachedTokens).
+// through the per-user token cache (see data.Corpus.CachedTokens). A spec
+// that names a file or directory is made absolute (Data.Spec), so that a
+// run's state.json finds its corpus from any working directory.
 func LoadData(spec string, tok data.Tokenizer) (*Data, error) {
 	t0 := time.Now()
+	spec = absCorpus(spec)
 	corpus, err := data.LoadCorpus(spec)
 	if err != nil {
 		return nil, err
@@ -78,6 +81,22 @@ func LoadData(spec string, tok data.Tokenizer) (*Data, error) {
 		return nil, err
 	}
 	return &Data{Spec: spec, Corpus: corpus, Tokenizer: tok, Train: trainTok, Val: valTok, Took: time.Since(t0), Cached: cached}, nil
+}
+
+// absCorpus makes a corpus spec that names a file or directory absolute;
+// the built-in names (gostd, english) and specs it cannot resolve are
+// returned as they are.
+func absCorpus(spec string) string {
+	if spec == "" || spec == data.CorpusGoStd || spec == data.CorpusEnglish {
+		return spec
+	}
+	if _, err := os.Stat(spec); err != nil {
+		return spec
+	}
+	if abs, err := filepath.Abs(spec); err == nil {
+		return abs
+	}
+	return spec
 }
 
 // Run is one training run bound to its directory: model, optimizer, data,
@@ -159,7 +178,7 @@ func Resume(dir string, c Continue) (r *Run, err error) {
 	if was, now := max(1, st.Ranks), groupSize(c.Group); was != now {
 		return nil, fmt.Errorf("train: %s: the run was trained by %d data-parallel workers, not %d: resume it with as many", dir, was, now)
 	}
-	if c.Data != "" && c.Data != st.Data {
+	if c.Data != "" && absCorpus(c.Data) != absCorpus(st.Data) {
 		return nil, fmt.Errorf("train: %s: data %s differs from the run's data %s (an exact resume needs the same corpus)", dir, c.Data, st.Data)
 	}
 	if err := opts.Validate(); err != nil {

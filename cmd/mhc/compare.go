@@ -158,8 +158,8 @@ func newETA(p *compare.Plan) *eta {
 	return e
 }
 
-func (e *eta) skip(i int)  { e.done[i] = true }
-func (e *eta) start(int)    { e.t0 = time.Now() }
+func (e *eta) skip(i int) { e.done[i] = true }
+func (e *eta) start(int)  { e.t0 = time.Now() }
 
 func (e *eta) finish(i int) {
 	if e.done[i] { // kept from an earlier compare: no time measured
