@@ -29,7 +29,9 @@ func parts(cfg model.Config) []part {
 	f32 := func(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
 	ps := []part{{val: string(cfg.Kind)}}
 	add := func(key, val string, def bool) { ps = append(ps, part{key: key, val: val, def: def}) }
-	off := func(key, val string, isOff bool) { ps = append(ps, part{key: key, val: val, def: isOff, hidden: isOff}) }
+	off := func(key, val string, isOff bool) {
+		ps = append(ps, part{key: key, val: val, def: isOff, hidden: isOff})
+	}
 	if cfg.Kind != hyper.Residual {
 		add("n", strconv.Itoa(cfg.Streams), false)
 		fixed := cfg.Fixed.String()

@@ -30,7 +30,7 @@ var (
 	noteGrey = color.RGBA{90, 90, 90, 255}
 )
 
-// Heatmaps writes to path a PNG grid of heatmaps of the n×n row-major
+// Heatmaps writes to path (PNG or SVG, see IsSVG) a grid of heatmaps of the n×n row-major
 // matrices mats, in the style of the mHC paper's Fig. 8: one panel per
 // matrix, titled titles[i] (when titles is nil, "1", "2", ...), each cell
 // annotated with its value to two decimals, the row sums in a column to
@@ -88,15 +88,16 @@ func Heatmaps(path, title string, mats [][]float64, n int, titles []string) erro
 	w := max(vg.Length(pcols)*panelW, titleSty.Width(title)+20) + 2*heatMargin
 	h := heatTitleH + vg.Length(prows)*panelH + 2*heatMargin
 
-	img, dc := newCanvas(w, h)
-	dc.FillText(titleSty, vg.Point{X: w / 2, Y: h - heatMargin - heatTitleH/2}, title)
-	for i, m := range mats {
-		top := h - heatMargin - heatTitleH - vg.Length(i/pcols)*panelH
-		left := heatMargin + vg.Length(i%pcols)*panelW
-		p := panel{dc: dc, left: left, top: top, n: n, cellW: cellW, cellH: cellH, cellSty: cellSty, sumSty: sumSty}
-		p.draw(titles[i], m, rows[i], cols[i])
-	}
-	return writePNG(path, img)
+	return render(path, w, h, func(dc draw.Canvas) error {
+		dc.FillText(titleSty, vg.Point{X: w / 2, Y: h - heatMargin - heatTitleH/2}, title)
+		for i, m := range mats {
+			top := h - heatMargin - heatTitleH - vg.Length(i/pcols)*panelH
+			left := heatMargin + vg.Length(i%pcols)*panelW
+			p := panel{dc: dc, left: left, top: top, n: n, cellW: cellW, cellH: cellH, cellSty: cellSty, sumSty: sumSty}
+			p.draw(titles[i], m, rows[i], cols[i])
+		}
+		return nil
+	})
 }
 
 // cellFontSize shrinks the annotation font for large matrices.

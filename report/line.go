@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"image/color"
 	"math"
 	"strconv"
 
@@ -13,39 +14,124 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// Curve is one line of a LinePlot: the points (X[i], Y[i]). A nil X means
+// Curve is one line of a Chart: the points (X[i], Y[i]). A nil X means
 // X = 1, 2, ..., len(Y).
 type Curve struct {
 	Name string
 	X, Y []float64
+	// Lo and Hi, when both set (each as long as Y), are a band drawn shaded
+	// in the curve's colour behind the line, e.g. the min–max over seeds.
+	// A point whose Lo or Hi is not finite (or ≤ 0 on a log axis) has no
+	// band.
+	Lo, Hi []float64
+	// NoMarks draws the line without point markers (for dense curves).
+	NoMarks bool
+	// Style, when positive, picks the colour, marker and dash pattern
+	// (Style k looks the same in every chart, see Color); 0 means the
+	// curve's position in the chart plus one.
+	Style int
 }
+
+// Chart is a line chart: one line per curve, a legend naming the curves,
+// and a grid.
+type Chart struct {
+	Title, XLabel, YLabel string
+	// LogY makes the y axis log10; points with y ≤ 0 are dropped.
+	LogY   bool
+	Curves []Curve
+	// Refs are horizontal reference lines (dashed grey), e.g. 0 for a
+	// difference or 1 for a gain.
+	Refs []float64
+}
+
+// Color is the line colour of Curve.Style k (k ≥ 1).
+func Color(k int) color.Color { return plotutil.Color(max(k, 1) - 1) }
 
 // Line chart size.
 const (
 	lineWidth  = 8 * vg.Inch
 	lineHeight = 5 * vg.Inch
+	// figTitleH is the band above a multi-panel figure for its title.
+	figTitleH = 30
 )
 
-// LinePlot writes a PNG line chart to path: one line (with point markers) per
-// curve (earlier curves drawn wider, so coinciding curves stay visible), a
-// legend naming the curves and a grid. With logY the y axis is
-// log10 and points with y ≤ 0 are dropped from their curve; points with a
-// non-finite x or y are dropped in either case. Dropping every point of a
-// curve is not an error (the curve keeps its legend entry, marked
-// "no data"). It is an error to pass no curves, a curve with no Y values,
-// or a curve whose non-nil X differs in length from Y.
+// LinePlot writes a line chart to path (PNG or SVG, see IsSVG): one line
+// (with point markers) per curve (earlier curves drawn wider, so coinciding
+// curves stay visible), a legend naming the curves and a grid. With logY the
+// y axis is log10 and points with y ≤ 0 are dropped from their curve; points
+// with a non-finite x or y are dropped in either case. Dropping every point
+// of a curve is not an error (the curve keeps its legend entry, marked
+// "no data"). It is an error to pass no curves, a curve with no Y values, or
+// a curve whose non-nil X differs in length from Y. It is
+// Chart{...}.Write(path).
 func LinePlot(path, title, xLabel, yLabel string, logY bool, curves []Curve) error {
-	if len(curves) == 0 {
-		return errors.New("report: LinePlot: no curves")
+	return Chart{Title: title, XLabel: xLabel, YLabel: yLabel, LogY: logY, Curves: curves}.Write(path)
+}
+
+// Write writes the chart to path (PNG or SVG, see IsSVG), 8×5 inches; see
+// LinePlot for how points are drawn and which inputs are errors.
+func (c Chart) Write(path string) error {
+	p, err := c.plot()
+	if err != nil {
+		return err
 	}
-	for i, c := range curves {
-		switch {
-		case len(c.Y) == 0:
-			return fmt.Errorf("report: LinePlot: curve %d (%q) has no points", i, c.Name)
-		case c.X != nil && len(c.X) != len(c.Y):
-			return fmt.Errorf("report: LinePlot: curve %d (%q) has %d x values for %d y values", i, c.Name, len(c.X), len(c.Y))
+	return render(path, lineWidth, lineHeight, func(dc draw.Canvas) error {
+		p.Draw(dc)
+		return nil
+	})
+}
+
+// WriteCharts writes the charts side by side (at most 3 per row), under a
+// figure title, to path (PNG or SVG). Each panel is 5.5×4.5 inches.
+func WriteCharts(path, title string, charts []Chart) error {
+	if len(charts) == 0 {
+		return errors.New("report: WriteCharts: no charts")
+	}
+	plots := make([]*plot.Plot, len(charts))
+	for i, c := range charts {
+		p, err := c.plot()
+		if err != nil {
+			return err
 		}
+		plots[i] = p
 	}
+	return writePanels(path, title, plots, 5.5*vg.Inch, 4.5*vg.Inch)
+}
+
+// writePanels draws plots in a grid of at most 3 columns under title.
+func writePanels(path, title string, plots []*plot.Plot, pw, ph vg.Length) error {
+	cols := min(len(plots), 3)
+	rows := (len(plots) + cols - 1) / cols
+	w, h := vg.Length(cols)*pw, vg.Length(rows)*ph+figTitleH
+	return render(path, w, h, func(dc draw.Canvas) error {
+		titleSty := textStyle(15, true, draw.XCenter, draw.YCenter)
+		dc.FillText(titleSty, vg.Point{X: w / 2, Y: h - figTitleH/2}, title)
+		body := draw.Crop(dc, 0, 0, 0, -figTitleH)
+		grid := make([][]*plot.Plot, rows)
+		for i := range grid {
+			grid[i] = make([]*plot.Plot, cols)
+			for j := range cols {
+				if k := i*cols + j; k < len(plots) {
+					grid[i][j] = plots[k]
+				}
+			}
+		}
+		tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(12), PadY: vg.Points(12),
+			PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
+		canvases := plot.Align(grid, tiles, body)
+		for i := range grid {
+			for j, p := range grid[i] {
+				if p != nil {
+					p.Draw(canvases[i][j])
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// newPlot returns a plot with the package's fonts and legend placement.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font = sans(14, true)
@@ -59,18 +145,60 @@ func LinePlot(path, title, xLabel, yLabel string, logY bool, curves []Curve) err
 	p.Legend.Top = true
 	p.Legend.ThumbnailWidth = vg.Points(28)
 	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(10), -vg.Points(6)
+	return p
+}
+
+// plot validates the chart and builds it.
+func (c Chart) plot() (*plot.Plot, error) {
+	if len(c.Curves) == 0 {
+		return nil, errors.New("report: LinePlot: no curves")
+	}
+	for i, cv := range c.Curves {
+		switch {
+		case len(cv.Y) == 0:
+			return nil, fmt.Errorf("report: LinePlot: curve %d (%q) has no points", i, cv.Name)
+		case cv.X != nil && len(cv.X) != len(cv.Y):
+			return nil, fmt.Errorf("report: LinePlot: curve %d (%q) has %d x values for %d y values", i, cv.Name, len(cv.X), len(cv.Y))
+		case (cv.Lo != nil || cv.Hi != nil) && (len(cv.Lo) != len(cv.Y) || len(cv.Hi) != len(cv.Y)):
+			return nil, fmt.Errorf("report: LinePlot: curve %d (%q) has a band of %d/%d values for %d y values", i, cv.Name, len(cv.Lo), len(cv.Hi), len(cv.Y))
+		}
+	}
+	logY := c.LogY
+	p := newPlot(c.Title, c.XLabel, c.YLabel)
 	p.Add(plotter.NewGrid())
 
 	xr, yr := newSpan(), newSpan()
 	allInt := true
-	for i, c := range curves {
+	okY := func(y float64) bool { return finite(y) && (!logY || y > 0) }
+	type drawn struct {
+		line  *plotter.Line
+		marks *plotter.Scatter
+		name  string
+	}
+	var lines []drawn
+	for i, cv := range c.Curves {
+		style := cv.Style
+		if style <= 0 {
+			style = i + 1
+		}
+		col := Color(style)
 		var pts plotter.XYs
-		for k, y := range c.Y {
+		var lo, hi plotter.XYs // band edges, in x order
+		for k, y := range cv.Y {
 			x := float64(k + 1)
-			if c.X != nil {
-				x = c.X[k]
+			if cv.X != nil {
+				x = cv.X[k]
 			}
-			if !finite(x) || !finite(y) || (logY && y <= 0) {
+			if !finite(x) {
+				continue
+			}
+			if cv.Lo != nil && okY(cv.Lo[k]) && okY(cv.Hi[k]) {
+				lo = append(lo, plotter.XY{X: x, Y: cv.Lo[k]})
+				hi = append(hi, plotter.XY{X: x, Y: cv.Hi[k]})
+				yr.add(cv.Lo[k])
+				yr.add(cv.Hi[k])
+			}
+			if !okY(y) {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: x, Y: y})
@@ -78,21 +206,52 @@ func LinePlot(path, title, xLabel, yLabel string, logY bool, curves []Curve) err
 			yr.add(y)
 			allInt = allInt && x == math.Trunc(x)
 		}
+		if len(lo) > 1 {
+			ring := append(append(plotter.XYs{}, lo...), reversed(hi)...)
+			if poly, err := plotter.NewPolygon(ring); err == nil {
+				r, g, b, _ := col.RGBA()
+				poly.Color = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 56}
+				poly.LineStyle.Width = 0
+				p.Add(poly)
+			}
+		}
 		// Earlier curves are drawn wider, so that a later curve lying on
 		// top of one (say two gains both exactly 1) leaves it visible.
-		wide := vg.Points(0.6 * float64(min(len(curves)-1-i, 5)))
-		ls := draw.LineStyle{Color: plotutil.Color(i), Width: vg.Points(1.5) + wide, Dashes: plotutil.Dashes(i / len(plotutil.DefaultColors))}
-		gs := draw.GlyphStyle{Color: plotutil.Color(i), Radius: vg.Points(2.5) + wide, Shape: plotutil.Shape(i)}
-		name := c.Name
+		step := 0.6
+		if cv.NoMarks {
+			step = 0.4
+		}
+		wide := vg.Points(step * float64(min(len(c.Curves)-1-i, 5)))
+		ls := draw.LineStyle{Color: col, Width: vg.Points(1.5) + wide, Dashes: plotutil.Dashes((style - 1) / len(plotutil.DefaultColors))}
+		gs := draw.GlyphStyle{Color: col, Radius: vg.Points(2.5) + wide, Shape: plotutil.Shape(style - 1)}
+		name := cv.Name
 		if len(pts) == 0 {
 			name += " (no data)"
 		}
-		line := &plotter.Line{XYs: pts, LineStyle: ls}
-		marks := &plotter.Scatter{XYs: pts, GlyphStyle: gs}
-		if len(pts) > 0 {
-			p.Add(line, marks)
+		d := drawn{line: &plotter.Line{XYs: pts, LineStyle: ls}, name: name}
+		if !cv.NoMarks {
+			d.marks = &plotter.Scatter{XYs: pts, GlyphStyle: gs}
 		}
-		p.Legend.Add(name, line, marks)
+		lines = append(lines, d)
+	}
+	// Lines over every band.
+	for _, d := range lines {
+		if len(d.line.XYs) > 0 {
+			p.Add(d.line)
+			if d.marks != nil {
+				p.Add(d.marks)
+			}
+		}
+		if d.marks != nil {
+			p.Legend.Add(d.name, d.line, d.marks)
+		} else {
+			p.Legend.Add(d.name, d.line)
+		}
+	}
+	for _, v := range c.Refs {
+		if okY(v) {
+			yr.add(v)
+		}
 	}
 
 	p.X.Min, p.X.Max = xr.lo, xr.hi
@@ -103,6 +262,8 @@ func LinePlot(path, title, xLabel, yLabel string, logY bool, curves []Curve) err
 	}
 	if allInt && !xr.empty() {
 		p.X.Tick.Marker = intTicks{}
+	} else {
+		p.X.Tick.Marker = linearTicks{}
 	}
 	if logY {
 		p.Y.Scale = plot.LogScale{}
@@ -122,10 +283,25 @@ func LinePlot(path, title, xLabel, yLabel string, logY bool, curves []Curve) err
 			p.Y.Min, p.Y.Max = padRange(l, h, 0.5)
 		}
 	}
+	for _, v := range c.Refs {
+		if !okY(v) {
+			continue
+		}
+		ref := plotter.NewFunction(func(float64) float64 { return v })
+		ref.Color = color.Gray{110}
+		ref.Width = vg.Points(1)
+		ref.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(ref)
+	}
+	return p, nil
+}
 
-	img, dc := newCanvas(lineWidth, lineHeight)
-	p.Draw(dc)
-	return writePNG(path, img)
+func reversed(xy plotter.XYs) plotter.XYs {
+	out := make(plotter.XYs, len(xy))
+	for i, v := range xy {
+		out[len(xy)-1-i] = v
+	}
+	return out
 }
 
 // The narrowest y ranges shown: a log axis spans at least minLogSpan

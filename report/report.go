@@ -1,16 +1,23 @@
-// Package report draws the training engine's diagnostic plots as PNG files:
-// line charts (loss curves, Amax gain curves on a log axis) and grids of
-// annotated matrix heatmaps in the style of the mHC paper's Fig. 8.
+// Package report draws the training engine's diagnostic plots: line charts
+// (loss curves with min–max bands, Amax gain curves on a log axis), bar
+// charts, and grids of annotated matrix heatmaps in the style of the mHC
+// paper's Fig. 8.
 //
 // It takes plain slices, so it depends on no other mhc package, and it
 // renders with gonum.org/v1/plot in pure Go. Every function validates its
-// input and returns an error rather than panicking; the output is always
-// PNG, whatever the file name's extension.
+// input and returns an error rather than panicking. The format follows the
+// file name: a path ending in ".svg" (any case) is written as SVG (text as
+// <text> elements in the Liberation Sans family, fonts not embedded), any
+// other path as PNG at DPI.
 package report
 
 import (
 	"fmt"
+	"image/color"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"golang.org/x/image/font"
 	plotfont "gonum.org/v1/plot/font"
@@ -18,6 +25,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"gonum.org/v1/plot"
 )
@@ -39,14 +47,27 @@ func textStyle(size vg.Length, bold bool, xa text.XAlignment, ya text.YAlignment
 	return text.Style{Font: sans(size, bold), XAlign: xa, YAlign: ya, Handler: plot.DefaultTextHandler}
 }
 
-// newCanvas returns a white PNG canvas of w×h at DPI.
-func newCanvas(w, h vg.Length) (*vgimg.Canvas, draw.Canvas) {
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(DPI))
-	return img, draw.New(img)
-}
+// IsSVG reports whether path names an SVG file (its extension is .svg).
+func IsSVG(path string) bool { return strings.EqualFold(filepath.Ext(path), ".svg") }
 
-// writePNG encodes img to path.
-func writePNG(path string, img *vgimg.Canvas) (err error) {
+// render draws a w×h figure with paint and writes it to path, as SVG or PNG
+// by the file name (see IsSVG). Nothing is created when paint fails.
+func render(path string, w, h vg.Length, paint func(dc draw.Canvas) error) (err error) {
+	var c interface {
+		vg.CanvasSizer
+		io.WriterTo
+	}
+	if IsSVG(path) {
+		c = vgsvg.New(w, h)
+	} else {
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(DPI))}
+	}
+	dc := draw.New(c)
+	// A white background: SVG is transparent otherwise.
+	dc.FillPolygon(color.White, []vg.Point{{X: 0, Y: 0}, {X: w, Y: 0}, {X: w, Y: h}, {X: 0, Y: h}})
+	if err := paint(dc); err != nil {
+		return err
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -56,7 +77,7 @@ func writePNG(path string, img *vgimg.Canvas) (err error) {
 			err = fmt.Errorf("report: %w", cerr)
 		}
 	}()
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+	if _, err := c.WriteTo(f); err != nil {
 		return fmt.Errorf("report: %s: %w", path, err)
 	}
 	return nil

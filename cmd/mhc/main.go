@@ -67,6 +67,7 @@ var commands = []struct {
 	{"version", "module version, Go version and kernel path", runVersion},
 	{"upcycle", "convert a residual checkpoint into an hc/mhc/mhc-lite run with the same function", runUpcycle},
 	{"compare", "train a grid of variants × seeds (residual, hc, mhc, ablations, inits, depths) and report loss, gains and cost with error bars", runCompare},
+	{"report", "the report (report.md, report.html, figures) of a compare directory or of any run directories", runReport},
 	{"plan", "what a model costs with residual/HC/mHC at scale: parameters, I/O, memory, FLOPs, roofline step time", runPlan},
 }
 
