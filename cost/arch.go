@@ -48,10 +48,10 @@ type Attention struct {
 	Heads   int    `json:"heads"`    // H
 	HeadDim int    `json:"head_dim"` // per-head query/key (MLA: the non-RoPE part) and value width
 
-	// FullSquare: the attention core computes all T×T scores per head (the
-	// mhc engine: causal masking by zeroing, no skipped work). Otherwise it
-	// skips the masked half, as flash attention does: (T+1)/2 keys per query
-	// on average.
+	// FullSquare: the attention core computes all T×T scores per head
+	// (causal masking by zeroing, no skipped work). Otherwise it skips the
+	// masked half, as flash attention and the mhc engine do: (T+1)/2 keys
+	// per query on average.
 	FullSquare bool `json:"full_square,omitempty"`
 
 	// MLA only (DeepSeek-V3 names in brackets).
@@ -197,13 +197,14 @@ func (a Arch) Validate() error {
 }
 
 // FromModel is the Arch of an mhc engine configuration, with batch sequences
-// per step (and per micro-batch): fused-QKV multi-head attention over the
-// full T×T square, a dense SwiGLU MLP, float32 activations.
+// per step (and per micro-batch): fused-QKV multi-head causal attention (the
+// engine skips the masked upper triangle), a dense SwiGLU MLP, float32
+// activations.
 func FromModel(cfg model.Config, batch int) Arch {
 	return Arch{
 		Vocab: cfg.Vocab, D: cfg.D, Layers: cfg.Layers, Tie: cfg.Tie, Seq: cfg.Seq,
 		Batch: batch, MicroBatch: batch, ActBytes: 4,
-		Attention: Attention{Kind: MHA, Heads: cfg.Heads, HeadDim: cfg.HeadDim(), FullSquare: true},
+		Attention: Attention{Kind: MHA, Heads: cfg.Heads, HeadDim: cfg.HeadDim()},
 		FFN:       FFN{Kind: Dense, Hidden: cfg.MLPHidden},
 		Conn: Conn{Kind: cfg.Kind, Streams: cfg.Streams, Contract: cfg.Contract,
 			SinkhornIters: cfg.SinkhornIters},
@@ -213,7 +214,7 @@ func FromModel(cfg model.Config, batch int) Arch {
 // Engine reports whether a has the mhc engine's layout (what FromModel
 // returns): the only layout the CPU trainer runs.
 func (a Arch) Engine() bool {
-	return a.Attention.Kind == MHA && a.Attention.FullSquare && a.FFN.Kind == Dense && a.ActBytes == 4
+	return a.Attention.Kind == MHA && a.FFN.Kind == Dense && a.ActBytes == 4
 }
 
 // paper builds one of the mHC paper's Table 5 models. Table 5 gives C,

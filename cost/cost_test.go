@@ -127,8 +127,8 @@ func TestEngineFLOPs(t *testing.T) {
 			switch {
 			case gemm[o.Name]:
 				f += o.Count * o.Passes * o.FLOPs
-			case o.Name == "attn.core": // less the softmax's 5 per score
-				f += o.Count * o.Passes * (o.FLOPs - 5*float64(cfg.Heads*cfg.Seq))
+			case o.Name == "attn.core": // less the softmax's 5 per score, (T+1)/2 scores per head (causal)
+				f += o.Count * o.Passes * (o.FLOPs - 5*float64(cfg.Heads)*float64(cfg.Seq+1)/2)
 			}
 		}
 		if want := cfg.FLOPsPerToken(); math.Abs(f/want-1) > 1e-12 {

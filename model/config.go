@@ -36,6 +36,13 @@ type Config struct {
 	// (also ""), "torch" or "neox"; see BaseInits. config.json omits it
 	// when empty.
 	BaseInit string `json:"base_init,omitempty"`
+	// Recompute is the activation-recomputation block (mHC paper §4.3.2),
+	// in sublayers: 0 keeps every sublayer's activations for the backward
+	// pass; R > 0 keeps the residual state only every R sublayers and
+	// recomputes one block's forward at a time during the backward pass,
+	// with bit-identical gradients. It changes memory and time, not the
+	// architecture; config.json omits it when 0.
+	Recompute int `json:"recompute,omitempty"`
 
 	hyper.Config // the residual connection: Kind, Streams, Contract, Sinkhorn options, Fixed
 }
@@ -116,17 +123,24 @@ func (c Config) Validate() error {
 		return bad("norm_eps", "%v: must be positive", c.NormEps)
 	case c.BaseInit != "" && !slices.Contains(BaseInits, c.BaseInit):
 		return bad("base_init", "%q: want gpt2, torch or neox", c.BaseInit)
+	case c.Recompute < 0:
+		return bad("recompute", "%d: must be 0 (off) or a block of at least 1 sublayer", c.Recompute)
 	}
 	return c.Config.Validate()
 }
 
 // FLOPsPerToken estimates training FLOPs per token (forward + backward):
-// 6 per weight-matrix parameter plus attention's 6·L·T·C (QKᵀ and PV, full
-// T×T as computed, three passes).
+// 6 per weight-matrix parameter plus attention's 6·L·ctx·C (QKᵀ and PV,
+// three passes) over the causal lower triangle, ctx = (T+1)/2 keys per
+// query on average. The attention kernels skip the masked upper triangle
+// in row blocks of AttnRowBlock queries, so they compute about
+// (T+AttnRowBlock)/2 keys per query: the diagonal blocks' masked halves are
+// the only work not counted.
 func (c Config) FLOPsPerToken() float64 {
 	d, h, L := float64(c.D), float64(c.MLPHidden), float64(c.Layers)
 	matrix := L*(4*d*d+3*d*h) + float64(c.Vocab)*d
-	attn := 2 * 2 * L * float64(c.Seq) * d // forward: QKᵀ and PV per token
+	ctx := (float64(c.Seq) + 1) / 2
+	attn := 2 * 2 * L * ctx * d // forward: QKᵀ and PV per token
 	return 6*matrix + 3*attn
 }
 

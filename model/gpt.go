@@ -36,12 +36,22 @@ type Model struct {
 	normF       *rmsnorm
 
 	// activations: N = B·T rows, n streams
-	emb    []float32   // (N, C)
-	xs     [][]float32 // 2L+1 states, each (N, n, C)
-	us, ys [][]float32 // sublayer inputs and outputs, (N, C)
-	final  []float32   // contracted top state (N, C)
-	normed []float32   // after the final norm (N, C)
-	logits []float32   // (N, V); after a training step it holds dlogits
+	emb []float32 // (N, C)
+	// xs are the residual states, each (N, n, C): without recomputation all
+	// 2L+1; with recomputation blocks of rc sublayers (see x) the nb+1 block
+	// boundaries xs[0…nb] followed by the rc−1 states inside one block.
+	xs     [][]float32
+	us, ys [][]float32 // sublayer inputs and outputs, (N, C): 2L, or rc (one block)
+	// recomputation (Cfg.Recompute): rc sublayers per block (0: off), nb
+	// blocks; the sublayers of a block share attnActs and mlpActs sets,
+	// sublayer l using set setOf[l] of its kind.
+	rc, nb   int
+	attnSets []*attnActs
+	mlpSets  []*mlpActs
+	setOf    []int
+	final    []float32 // contracted top state (N, C)
+	normed   []float32 // after the final norm (N, C)
+	logits   []float32 // (N, V); after a training step it holds dlogits
 	// backward
 	dxA, dxB []float32 // (N, n, C), ping-pong
 	du, dy   []float32 // (N, C)
@@ -73,10 +83,11 @@ func New(cfg Config, maxB int) (*Model, error) {
 	m.wte.Init = cfg.embedInit()
 	m.sc = scratch{
 		datt: make([]float32, N*C), dqkv: make([]float32, N*3*C),
-		dprobs: make([]float32, maxB*cfg.Heads*cfg.Seq*cfg.Seq),
+		dprobs: make([]float32, dprobsSize(cfg, maxB)),
 		dnorm:  make([]float32, N*C), dgu: make([]float32, N*2*h), dact: make([]float32, N*h),
 	}
 	cos, sin := ropeTables(cfg)
+	m.planRecompute()
 	hb := hyper.Builder{Cfg: cfg.Config, C: C, MaxN: N, Store: s, Layers: 2 * cfg.Layers}
 	for l := 0; l < cfg.Layers; l++ {
 		p := fmt.Sprintf("blocks.%d", l)
@@ -84,12 +95,22 @@ func New(cfg Config, maxB int) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.subs = append(m.subs, newAttention(s, p, cfg, maxB, &m.sc, cos, sin))
+		if m.rc > 0 {
+			a := newAttentionShared(s, p, cfg, maxB, &m.sc, cos, sin)
+			a.qkvBuf = make([]float32, cfg.Seq*3*C) // one sequence, for the Decoder
+			m.subs = append(m.subs, a)
+		} else {
+			m.subs = append(m.subs, newAttention(s, p, cfg, maxB, &m.sc, cos, sin))
+		}
 		cm, err := hb.New(p+".mlp_conn", 2*l+1)
 		if err != nil {
 			return nil, err
 		}
-		m.subs = append(m.subs, newMLP(s, p, cfg, maxB, &m.sc))
+		if m.rc > 0 {
+			m.subs = append(m.subs, newMLPShared(s, p, cfg, maxB, &m.sc))
+		} else {
+			m.subs = append(m.subs, newMLP(s, p, cfg, maxB, &m.sc))
+		}
 		m.conns = append(m.conns, ca, cm)
 	}
 	var err error
@@ -106,10 +127,20 @@ func New(cfg Config, maxB int) (*Model, error) {
 	s.Build()
 
 	m.emb = make([]float32, N*C)
-	for range 2*cfg.Layers + 1 {
+	states, perBlock := 2*cfg.Layers+1, 2*cfg.Layers
+	if m.rc > 0 {
+		states, perBlock = m.nb+1+m.rc-1, m.rc
+		for i := range m.attnSets {
+			m.attnSets[i] = newAttnActs(cfg, maxB)
+		}
+		for i := range m.mlpSets {
+			m.mlpSets[i] = newMLPActs(cfg, maxB)
+		}
+	}
+	for range states {
 		m.xs = append(m.xs, make([]float32, N*n*C))
 	}
-	for range 2 * cfg.Layers {
+	for range perBlock {
 		m.us = append(m.us, make([]float32, N*C))
 		m.ys = append(m.ys, make([]float32, N*C))
 	}
@@ -185,13 +216,11 @@ func (m *Model) Forward(tokens []int32, B, T int) {
 	for i, tok := range m.tokens {
 		copy(m.emb[i*C:(i+1)*C], w[int(tok)*C:int(tok+1)*C])
 	}
-	m.streams.Expand(m.emb, m.xs[0], N)
-	for l, sub := range m.subs {
-		m.conns[l].Pre(m.xs[l], m.us[l], N)
-		sub.forward(m.us[l][:N*C], m.ys[l], B, T)
-		m.conns[l].Post(m.xs[l], m.ys[l], m.xs[l+1], N)
+	m.streams.Expand(m.emb, m.x(0), N)
+	for l := range m.subs {
+		m.sublayerForward(l)
 	}
-	m.streams.Contract(m.xs[len(m.subs)], m.final, N)
+	m.streams.Contract(m.x(len(m.subs)), m.final, N)
 	m.normF.forward(m.final, m.normed, N)
 	kernels.GEMM(false, true, N, m.Cfg.Vocab, C, 1, m.normed, C, m.lmHead.Data, C, 0, m.logits, m.Cfg.Vocab)
 }
@@ -238,13 +267,23 @@ func (m *Model) ForwardBackward(inputs, targets []int32, B, T int, lossScale flo
 	clear(m.du[:N*C])
 	m.normF.backward(m.final, m.dy, m.du, N)
 	dxNext, dx := m.dxA, m.dxB
-	m.streams.ContractBackward(m.xs[len(m.subs)], m.du, dxNext, N)
-	for l := len(m.subs) - 1; l >= 0; l-- {
-		m.conns[l].PostBackward(m.xs[l], m.ys[l], dxNext, m.dy, dx, N)
-		clear(m.du[:N*C])
-		m.subs[l].backward(m.us[l][:N*C], m.dy, m.du)
-		m.conns[l].PreBackward(m.xs[l], m.du, dx, N)
-		dxNext, dx = dx, dxNext
+	m.streams.ContractBackward(m.x(len(m.subs)), m.du, dxNext, N)
+	L, R := len(m.subs), m.blockLen()
+	for s := (L - 1) / R * R; s >= 0; s -= R {
+		e := min(s+R, L)
+		if e < L { // the last block's activations are the forward's own
+			for l := s; l < e; l++ {
+				m.sublayerForward(l)
+			}
+		}
+		for l := e - 1; l >= s; l-- {
+			m.bind(l)
+			m.conns[l].PostBackward(m.x(l), m.y(l), dxNext, m.dy, dx, N)
+			clear(m.du[:N*C])
+			m.subs[l].backward(m.u(l)[:N*C], m.dy, m.du)
+			m.conns[l].PreBackward(m.x(l), m.du, dx, N)
+			dxNext, dx = dx, dxNext
+		}
 	}
 	m.streams.ExpandBackward(dxNext, m.du, N)
 	g := m.wte.Grad

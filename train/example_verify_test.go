@@ -72,7 +72,7 @@ func ExampleEstimateMemory() {
 	// Output:
 	// parameters: 918656
 	// weights: 3.5 MiB optimizer: 7.0 MiB
-	// activations: 128.1 MiB
+	// activations: 120.6 MiB
 	// d_model 16384 × 64 layers refused: true
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mhc-go/mhc/hyper"
+	"github.com/mhc-go/mhc/kernels"
 	"github.com/mhc-go/mhc/model"
 )
 
@@ -87,20 +88,23 @@ const memoryOverhead = 128 << 20
 // batch sequences (model.New(cfg, batch)) takes, plus the AdamW moments when
 // training. The activation term adds up the buffers model.New allocates:
 // per sublayer its input and output, the residual states (n streams), the
-// attention probabilities (batch·heads·seq²), the MLP's hidden buffers, the
-// connection's per-token coefficients, the logits (N·vocab), and the
-// backward scratch. The corpus and its tokens are not included. Sizes are
-// computed in floating point and saturate instead of overflowing, so absurd
-// configurations give huge estimates, not wrong ones.
+// attention scores (packed causal row blocks, about batch·heads·seq²/2), the
+// MLP's hidden buffers, the connection's per-token coefficients, the logits
+// (N·vocab), and the backward scratch. With recomputation (cfg.Recompute =
+// R sublayers per block) the residual states are kept only at the block
+// boundaries, and the states inside a block, the sublayer inputs and outputs
+// and the sublayer activations exist for one block only. The corpus and its
+// tokens are not included. Sizes are computed in floating point and
+// saturate instead of overflowing, so absurd configurations give huge
+// estimates, not wrong ones.
 func EstimateMemory(cfg model.Config, batch int, training bool) MemoryEstimate {
 	P := float64(ParamCount(cfg))
 	N := float64(batch) * float64(cfg.Seq)
 	C, V, L, H, T := float64(cfg.D), float64(cfg.Vocab), float64(cfg.Layers), float64(cfg.Heads), float64(cfg.Seq)
 	n, h := float64(cfg.Streams), float64(cfg.MLPHidden)
-	probs := float64(batch) * H * T * T
-	// Per block: attention (normed, qkv, att: 5NC; probs) and MLP (normed,
-	// gate_up, act: NC + 3Nh), two connections, two sublayer inputs and
-	// outputs (4NC), two residual states (2nNC), three RMSNorm rstd (N each).
+	blk := min(model.AttnRowBlock, cfg.Seq)
+	probs := float64(batch) * H * float64(kernels.AttnBlocks{T: cfg.Seq, Blk: model.AttnRowBlock}.Size())
+	dprobs := float64(min(kernels.MaxChunks(), batch*cfg.Heads)) * float64(blk) * T
 	var conn float64
 	switch cfg.Kind {
 	case hyper.HC: // mu, rstd (Nn each), th, coef, dcoef (Nn(n+1) each)
@@ -109,13 +113,28 @@ func EstimateMemory(cfg model.Config, batch int, training bool) MemoryEstimate {
 		p := 2*n + connResLogits(cfg)
 		conn = N * (3*p + 1 + 3*n + 2*n*n)
 	}
-	block := 5*N*C + probs + N*C + 3*N*h + 2*conn + 4*N*C + 2*n*N*C + 2*N
-	floats := L*block +
-		n*N*C + // the input residual state
+	attn := 5*N*C + probs // normed, qkv, att; scores
+	mlp := N*C + 3*N*h    // normed, gate_up, act
+	// Sublayers, their inputs and outputs, and the residual states: 2L of
+	// each sublayer buffer and 2L+1 states, or with recomputation one
+	// block's worth plus the block boundaries (see model.Config.Recompute).
+	subs := 2 * L
+	nAttn, nMLP, states, perSub := L, L, subs+1, subs
+	if rc := min(cfg.Recompute, 2*cfg.Layers); rc > 0 {
+		a, f := recomputeSets(2*cfg.Layers, rc)
+		nb := float64((2*cfg.Layers + rc - 1) / rc)
+		nAttn, nMLP, states, perSub = float64(a), float64(f), nb+float64(rc), float64(rc)
+	}
+	floats := nAttn*attn + nMLP*mlp +
+		states*n*N*C + perSub*2*N*C + // residual states; sublayer inputs and outputs
+		subs*N + L*2*conn + // RMSNorm rstd (N per sublayer); connections
 		N*C + 2*N*C + N*V + // embedding, contracted top state and final norm output, logits
 		2*n*N*C + 2*N*C + // backward: residual-state ping-pong, du and dy
-		N*C + 3*N*C + probs + N*C + 2*N*h + N*h + // shared scratch: datt, dqkv, dprobs, dnorm, dgu, dact
+		N*C + 3*N*C + dprobs + N*C + 2*N*h + N*h + // shared scratch: datt, dqkv, dprobs, dnorm, dgu, dact
 		N // final norm rstd
+	if cfg.Recompute > 0 {
+		floats += L * T * 3 * C // each attention's q, k, v of one sequence, for the Decoder
+	}
 	if cfg.Contract == "learned" {
 		floats += 5 * N * n
 	}
@@ -131,6 +150,24 @@ func EstimateMemory(cfg model.Config, batch int, training bool) MemoryEstimate {
 		e.Optimizer = sat(8 * P)
 	}
 	return e
+}
+
+// recomputeSets is how many attention and MLP activation sets a model of
+// subs sublayers (attention at even, MLP at odd indices) needs with
+// recomputation blocks of rc sublayers: the most of each kind in one block.
+func recomputeSets(subs, rc int) (attn, mlp int) {
+	for s := 0; s < subs; s += rc {
+		var a, f int
+		for l := s; l < min(s+rc, subs); l++ {
+			if l%2 == 0 {
+				a++
+			} else {
+				f++
+			}
+		}
+		attn, mlp = max(attn, a), max(mlp, f)
+	}
+	return attn, mlp
 }
 
 // sat converts a non-negative size to int64, saturating (NaN, from an

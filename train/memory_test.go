@@ -41,6 +41,19 @@ func memoryConfigs(t *testing.T) map[string]model.Config {
 	learned1 := base
 	learned1.Contract = "learned"
 	out["residual learned"] = learned1
+	long := base // several causal attention row blocks, the last one short
+	long.Seq = 2*model.AttnRowBlock + 9
+	out["residual long"] = long
+	for _, rc := range []int{1, 2, 3} { // recomputation: 3 blocks (6 sublayers)
+		for _, k := range []hyper.Kind{hyper.Residual, hyper.MHC} {
+			c := long
+			c.Layers, c.Recompute = 3, rc
+			if k == hyper.MHC {
+				c.Kind, c.Streams = k, 4
+			}
+			out[fmt.Sprintf("%s recompute %d", k, rc)] = c
+		}
+	}
 	for name, c := range out {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/mhc-go/mhc/cost"
 	"github.com/mhc-go/mhc/data"
 	"github.com/mhc-go/mhc/dist"
 	"github.com/mhc-go/mhc/hyper"
@@ -28,10 +30,11 @@ import (
 // archFlags are the flags that change the architecture: refused with --resume.
 var archFlags = []string{"preset", "d-model", "layers", "heads", "seq", "mlp-hidden", "tie", "tokenizer",
 	"conn", "streams", "contract", "sinkhorn-iters", "sinkhorn", "sinkhorn-eps", "res-bias", "fixed",
-	"init", "base-init"}
+	"init", "base-init", "recompute"}
 
 type trainFlags struct {
 	preset, out, resume, conn, sinkhorn string
+	recompute                           string
 	sinkhornEps, resBias                float64
 	d, layers, heads, seq, mlpHidden    int
 	noProgress                          bool
@@ -67,6 +70,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.TextVar(&c.Fixed, "fixed", hyper.Fixed{}, "hold maps fixed (paper Table 1 ablation): comma list of pre (=1/n), post (=1), res (=I)")
 	fs.StringVar(&c.Init, "init", hyper.InitUniform, "mhc/mhc-lite connection init: uniform (b = 0, Megatron), identity (step 0 a plain residual, H_res ≈ I) or split (H_post spread over the streams); see docs/FORMAT.md")
 	fs.StringVar(&c.BaseInit, "base-init", model.BaseGPT2, "init of the non-connection weights: gpt2 (N(0, 0.02), out projections /√(2L)), torch (PyTorch defaults) or neox (small init + wang init); see docs/FORMAT.md")
+	fs.StringVar(&f.recompute, "recompute", "0", "recompute activations in blocks of N sublayers during backward (mHC paper §4.3.2; less memory, bit-identical gradients, ~1 more forward): N, auto (the paper's L_r*, as mhc plan prints) or 0 (off)")
 	fs.IntVar(&o.Steps, "steps", d.Steps, "optimizer steps")
 	fs.IntVar(&o.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
 	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
@@ -118,9 +122,13 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if r.Resumed() {
 		name = "resumed"
 	}
-	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d; kernels %s, peak %.0f GFLOP/s\n",
+	recompute := ""
+	if cfg.Recompute > 0 {
+		recompute = fmt.Sprintf(", recompute blocks of %d sublayers", cfg.Recompute)
+	}
+	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d%s; kernels %s, peak %.0f GFLOP/s\n",
 		name, cfg.D, cfg.Layers, cfg.Heads, cfg.Seq, cfg.MLPHidden, cfg.Kind, cfg.Streams,
-		float64(m.NumParams())/1e6, flopsTok/1e6, opts.Accum, opts.Batch, kernels.Path(), peak)
+		float64(m.NumParams())/1e6, flopsTok/1e6, opts.Accum, opts.Batch, recompute, kernels.Path(), peak)
 	if group != nil {
 		fmt.Fprintf(stderr, "data-parallel: %d ranks over MPI, global batch %d × %d × %d sequences\n",
 			group.Size(), group.Size(), opts.Accum, opts.Batch)
@@ -275,6 +283,22 @@ func (f *trainFlags) apply(p model.Preset, set map[string]bool) error {
 			cfg.SinkhornEps = 1e-6
 		}
 	}
+	return f.applyRecompute(cfg)
+}
+
+// applyRecompute sets cfg.Recompute from --recompute: a block of N
+// sublayers, 0 for none, or auto: cost.OptimalRecompute's L_r* for the
+// model's streams and sublayers (≈ √(nL/(n+2)) with L = 2·layers).
+func (f *trainFlags) applyRecompute(cfg *model.Config) error {
+	if f.recompute == "auto" {
+		cfg.Recompute = cost.OptimalRecompute(cfg.Streams, []int{2 * cfg.Layers}).Lr
+		return nil
+	}
+	rc, err := strconv.Atoi(f.recompute)
+	if err != nil || rc < 0 {
+		return bad("--recompute %q: want a block size in sublayers (0 = off) or auto", f.recompute)
+	}
+	cfg.Recompute = rc
 	return nil
 }
 
