@@ -30,13 +30,19 @@ import (
 // [pre | post | res] is DeepSeek's; φ is stored like DeepSeek's hc_fn,
 // [outputs, nC], so the projection of all tokens is one NT GEMM.
 //
-// The work is split into three seams with their own buffers, so that a later
-// fused kernel can replace any of them: coefficients (projection, RMS, gates,
-// sigmoids, Sinkhorn: x → proj, logit, r, hpre, hpost, hres), preApply
-// (hpre, x → u) and postApply (hres, hpost, x, y → xOut). Per-token work runs
-// in parallel over tokens; parameter-gradient reductions go through
-// per-chunk float64 partials summed in chunk order and through GEMMs, so the
-// results are deterministic for a given worker count.
+// The work is split into seams with their own buffers: coefficients
+// (projection, RMS, gates, sigmoids, Sinkhorn: x → proj, logit, r, hpre,
+// hpost, hres) with the read-in fused into its per-token pass
+// (preApplyToken: hpre, x → u), and postApply (hres, hpost, x, y → xOut). The projection and its gradients are GEMMs over all tokens;
+// Sinkhorn runs kernels.SinkLanes tokens side by side in SIMD lanes
+// (manifold.Sinkhorn.ForwardBatch / BackwardBatch, bit-identical to the
+// per-token iteration, which the backward recomputes); the apply
+// passes and their backward are one fused pass per token each
+// (kernels.ConnMix for the stream mixes, kernels.ConnDots for dH_pre,
+// dH_post and dH_res). Per-token work runs in parallel over chunks of
+// tokens that depend only on N (kernels.ParallelChunks); parameter-gradient
+// reductions go through per-chunk float64 partials summed in chunk order
+// and through GEMMs, so the results are bit-identical for any GOMAXPROCS.
 type mhc struct {
 	n, c, nc int // streams, channels, n·C
 	r, p     int // res logits per token (n² or n!), all logits per token (2n + r)
@@ -61,14 +67,25 @@ type mhc struct {
 	dhres  []float32 // (N, n, n)
 	dp     []float32 // (N, p): dL/dp (after dL/dh̃ has been scaled by r·α)
 
-	partial []float64             // MaxChunks × (3 + p): per-chunk dα, db partials
-	ws      []*manifold.Workspace // one Sinkhorn workspace per chunk
+	partial []float64                  // MaxChunks × (3 + p): per-chunk dα, db partials
+	bws     []*manifold.BatchWorkspace // one batched-Sinkhorn workspace per chunk
 
 	// Arguments of the running call, read by the tasks.
 	ax, ay, au, adu, adx, adxOut, ady []float32
 
-	coefTask, preBwdTask      kernels.ChunkTask
-	preTask, postTask, pbTask kernels.Task
+	coefTask, preBwdTask kernels.ChunkTask
+	postTask, pbTask     kernels.ChunkTask
+
+	scr []mhcScratch // per chunk: row tables and per-token weights of the fused apply kernels
+}
+
+// mhcScratch is one chunk's scratch for kernels.ConnMix / ConnDots: row
+// tables (long-lived, so that passing them does not allocate), a token's
+// mixing weights and dot products.
+type mhcScratch struct {
+	a, b kernels.ConnRows
+	w    []float32 // (n+1)·n
+	d    []float32 // n·(n+1)
 }
 
 // mhcBias is the initial bias b = [b_pre (n) | b_post (n) | b_res (r)] of
@@ -181,13 +198,16 @@ func newMHC(b Builder, prefix string, l int, lite bool) (*mhc, error) {
 	chunks := kernels.MaxChunks()
 	m.partial = make([]float64, chunks*(3+p))
 	for range chunks {
-		m.ws = append(m.ws, manifold.NewWorkspace(sk))
+		m.bws = append(m.bws, manifold.NewBatchWorkspace(sk))
+	}
+	m.scr = make([]mhcScratch, chunks)
+	for i := range m.scr {
+		m.scr[i].w, m.scr[i].d = make([]float32, (n+1)*n), make([]float32, n*(n+1))
 	}
 	m.coefTask = kernels.ChunkFunc(m.coefChunk)
 	m.preBwdTask = kernels.ChunkFunc(m.preBackwardChunk)
-	m.preTask = kernels.TaskFunc(m.preApplyRange)
-	m.postTask = kernels.TaskFunc(m.postApplyRange)
-	m.pbTask = kernels.TaskFunc(m.postBackwardRange)
+	m.postTask = kernels.ChunkFunc(m.postApplyRange)
+	m.pbTask = kernels.ChunkFunc(m.postBackwardRange)
 	return m, nil
 }
 
@@ -217,8 +237,9 @@ func sigmoid(z float32) float32 { return float32(1 / (1 + math.Exp(-float64(z)))
 // kept for Post and the backward passes.
 func (m *mhc) Pre(x, u []float32, N int) {
 	m.checkN(N)
+	m.au = u // coefChunk applies H_pre token by token while x_t is in L1
 	m.coefficients(x, N)
-	m.preApply(x, u, N)
+	m.au = nil
 }
 
 // coefficients fills proj, logit, rstd, hpre, hpost and hres for N tokens of
@@ -236,11 +257,11 @@ func (m *mhc) coefficients(x []float32, N int) {
 func (m *mhc) coefChunk(chunk, lo, hi int) {
 	n, p, nc := m.n, m.p, m.nc
 	a, b := m.alpha.Data, m.bias.Data
-	ws := m.ws[chunk]
 	for t := lo; t < hi; t++ {
 		hp, hq, hr := m.hpre[t*n:(t+1)*n], m.hpost[t*n:(t+1)*n], m.hres[t*n*n:(t+1)*n*n]
 		if m.allFixed() {
 			m.fixedMaps(hp, hq, hr)
+			m.preApplyToken(chunk, t)
 			continue
 		}
 		v := m.ax[t*nc : (t+1)*nc]
@@ -262,9 +283,15 @@ func (m *mhc) coefChunk(chunk, lo, hi int) {
 				hq[i] = 2 * sigmoid(lg[n+i])
 			}
 		}
-		if !m.fixRes {
-			m.sk.Forward(hr, lg[2*n:], ws)
-		}
+		m.preApplyToken(chunk, t)
+	}
+	if !m.allFixed() && !m.fixRes && hi > lo {
+		// H_res of the whole chunk, tokens side by side in SIMD lanes. M0 is
+		// not kept for the backward (nil saved): that would cost
+		// SavedPerToken float64 per token of activation memory (128 B at
+		// n = 4) to save 16 exponentials per token there.
+		nn := n * n
+		m.sk.ForwardBatch(m.hres[lo*nn:hi*nn], m.logit[lo*p+2*n:], p, hi-lo, nil, m.bws[chunk])
 	}
 }
 
@@ -290,24 +317,21 @@ func (m *mhc) fixedMaps(hp, hq, hr []float32) {
 	}
 }
 
-// preApply OVERWRITES u (N, C) with Σ_i hpre[t,i]·x_{t,i} from the stored
-// coefficients.
-func (m *mhc) preApply(x, u []float32, N int) {
-	m.ax, m.au = x, u
-	kernels.ParallelForGrain(N, mhcGrain, m.preTask)
-	m.ax, m.au = nil, nil
-}
-
-func (m *mhc) preApplyRange(lo, hi int) {
-	n, c := m.n, m.c
-	for t := lo; t < hi; t++ {
-		xt, ut, hp := m.ax[t*n*c:(t+1)*n*c], m.au[t*c:(t+1)*c], m.hpre[t*n:(t+1)*n]
-		copy(ut, xt[:c])
-		kernels.Scale(hp[0], ut)
-		for i := 1; i < n; i++ {
-			kernels.Axpy(hp[i], xt[i*c:(i+1)*c], ut)
-		}
+// preApplyToken OVERWRITES u_t (when a Pre is running, m.au != nil) with
+// Σ_i hpre[t,i]·x_{t,i}: one fused pass (kernels.ConnMix), run by coefChunk
+// right after the token's coefficients, while x_t is still in L1 from its
+// RMS.
+func (m *mhc) preApplyToken(chunk, t int) {
+	if m.au == nil {
+		return
 	}
+	n, c := m.n, m.c
+	sc := &m.scr[chunk]
+	sc.a.Reset(c)
+	sc.a.Add(m.au[t*c : (t+1)*c])
+	sc.b.Reset(c)
+	sc.b.AddBlock(m.ax[t*n*c:(t+1)*n*c], n)
+	kernels.ConnMix(&sc.a, &sc.b, m.hpre[t*n:(t+1)*n], false)
 }
 
 // Post OVERWRITES xOut (N, n, C) with xOut_i = Σ_j H_res[i,j]·x_j +
@@ -319,26 +343,30 @@ func (m *mhc) Post(x, y, xOut []float32, N int) {
 }
 
 // postApply is the post+res-apply seam: xOut (N, n, C) OVERWRITTEN from x
-// (N, n, C), y (N, C), hres and hpost.
+// (N, n, C), y (N, C), hres and hpost, one fused pass per token
+// (kernels.ConnMix with the weights [H_post[i] | H_res[i,:]] on [y; x]).
 func (m *mhc) postApply(x, y, xOut []float32, N int) {
 	m.ax, m.ay, m.adx = x, y, xOut
-	kernels.ParallelForGrain(N, mhcGrain, m.postTask)
+	kernels.ParallelChunks(N, mhcGrain, m.postTask)
 	m.ax, m.ay, m.adx = nil, nil, nil
 }
 
-func (m *mhc) postApplyRange(lo, hi int) {
+func (m *mhc) postApplyRange(chunk, lo, hi int) {
 	n, c := m.n, m.c
+	sc := &m.scr[chunk]
+	w := sc.w[:n*(n+1)]
 	for t := lo; t < hi; t++ {
-		xt, yt, ot := m.ax[t*n*c:(t+1)*n*c], m.ay[t*c:(t+1)*c], m.adx[t*n*c:(t+1)*n*c]
 		hr, hq := m.hres[t*n*n:(t+1)*n*n], m.hpost[t*n:(t+1)*n]
 		for i := 0; i < n; i++ {
-			o := ot[i*c : (i+1)*c]
-			copy(o, yt)
-			kernels.Scale(hq[i], o)
-			for j := 0; j < n; j++ {
-				kernels.Axpy(hr[i*n+j], xt[j*c:(j+1)*c], o)
-			}
+			w[i*(n+1)] = hq[i]
+			copy(w[i*(n+1)+1:(i+1)*(n+1)], hr[i*n:(i+1)*n])
 		}
+		sc.a.Reset(c)
+		sc.a.AddBlock(m.adx[t*n*c:(t+1)*n*c], n)
+		sc.b.Reset(c)
+		sc.b.Add(m.ay[t*c : (t+1)*c])
+		sc.b.AddBlock(m.ax[t*n*c:(t+1)*n*c], n)
+		kernels.ConnMix(&sc.a, &sc.b, w, false)
 	}
 }
 
@@ -348,42 +376,51 @@ func (m *mhc) postApplyRange(lo, hi int) {
 func (m *mhc) PostBackward(x, y, dxOut, dy, dx []float32, N int) {
 	m.checkN(N)
 	m.ax, m.ay, m.adxOut, m.ady, m.adx = x, y, dxOut, dy, dx
-	kernels.ParallelForGrain(N, mhcGrain, m.pbTask)
+	kernels.ParallelChunks(N, mhcGrain, m.pbTask)
 	m.ax, m.ay, m.adxOut, m.ady, m.adx = nil, nil, nil, nil, nil
 }
 
-func (m *mhc) postBackwardRange(lo, hi int) {
+// postBackwardRange: per token, [dx; dy] = [H_resᵀ; H_postᵀ]·dxOut in one
+// fused pass (kernels.ConnMix), and dxOut·[y; x]ᵀ (dH_post, dH_res) in
+// another (kernels.ConnDots).
+func (m *mhc) postBackwardRange(chunk, lo, hi int) {
 	n, c := m.n, m.c
+	sc := &m.scr[chunk]
+	w, d := sc.w[:(n+1)*n], sc.d[:n*(n+1)]
+	needDots := !m.fixPost || !m.fixRes
 	for t := lo; t < hi; t++ {
 		xt, yt := m.ax[t*n*c:(t+1)*n*c], m.ay[t*c:(t+1)*c]
 		gt, dyt, dxt := m.adxOut[t*n*c:(t+1)*n*c], m.ady[t*c:(t+1)*c], m.adx[t*n*c:(t+1)*n*c]
 		hr, hq := m.hres[t*n*n:(t+1)*n*n], m.hpost[t*n:(t+1)*n]
-		copy(dyt, gt[:c])
-		kernels.Scale(hq[0], dyt)
-		for i := 1; i < n; i++ {
-			kernels.Axpy(hq[i], gt[i*c:(i+1)*c], dyt)
-		}
 		for j := 0; j < n; j++ {
-			o := dxt[j*c : (j+1)*c]
-			copy(o, gt[:c])
-			kernels.Scale(hr[j], o)
-			for i := 1; i < n; i++ {
-				kernels.Axpy(hr[i*n+j], gt[i*c:(i+1)*c], o)
+			for i := 0; i < n; i++ {
+				w[j*n+i] = hr[i*n+j]
 			}
 		}
+		copy(w[n*n:], hq)
+		sc.a.Reset(c)
+		sc.a.AddBlock(dxt, n)
+		sc.a.Add(dyt)
+		sc.b.Reset(c)
+		sc.b.AddBlock(gt, n)
+		kernels.ConnMix(&sc.a, &sc.b, w, false)
+		if !needDots {
+			continue
+		}
+		sc.a.Reset(c)
+		sc.a.Add(yt)
+		sc.a.AddBlock(xt, n)
+		kernels.ConnDots(d, &sc.b, &sc.a) // d[i·(n+1)]: ⟨dxOut_i, y⟩, d[i·(n+1)+1+j]: ⟨dxOut_i, x_j⟩
 		if !m.fixPost {
 			dq := m.dhpost[t*n : (t+1)*n]
 			for i := range dq {
-				dq[i] = kernels.Dot(gt[i*c:(i+1)*c], yt)
+				dq[i] = d[i*(n+1)]
 			}
 		}
 		if !m.fixRes {
 			dr := m.dhres[t*n*n : (t+1)*n*n]
 			for i := 0; i < n; i++ {
-				gi := gt[i*c : (i+1)*c]
-				for j := 0; j < n; j++ {
-					dr[i*n+j] = kernels.Dot(gi, xt[j*c:(j+1)*c])
-				}
+				copy(dr[i*n:(i+1)*n], d[i*(n+1)+1:(i+1)*(n+1)])
 			}
 		}
 	}
@@ -423,28 +460,48 @@ func (m *mhc) PreBackward(x, du, dx []float32, N int) {
 }
 
 func (m *mhc) preBackwardChunk(chunk, lo, hi int) {
+	// Blocks of SinkLanes tokens: the three passes of a block touch the
+	// same rows of x and dx, which stay in L1 between them.
+	const B = kernels.SinkLanes
+	for b := lo; b < hi; b += B {
+		m.preBackwardBlock(chunk, b, min(b+B, hi))
+	}
+}
+
+// preBackwardBlock is PreBackward for the tokens [lo, hi) of one chunk.
+func (m *mhc) preBackwardBlock(chunk, lo, hi int) {
 	n, c, p, nc := m.n, m.c, m.p, m.nc
 	a := m.alpha.Data
 	part := m.partial[chunk*(3+p) : (chunk+1)*(3+p)]
-	ws := m.ws[chunk]
+	// Pass 1, per token: the read-in's gradient dx_i += H_pre[i]·du
+	// (kernels.ConnMix) and dL/dh̃ of pre (⟨du, x_i⟩, kernels.ConnDots) and
+	// post.
+	sc := &m.scr[chunk]
+	dots := sc.d[:n]
 	for t := lo; t < hi; t++ {
 		xt, dut, dxt := m.ax[t*nc:(t+1)*nc], m.adu[t*c:(t+1)*c], m.adx[t*nc:(t+1)*nc]
 		hp := m.hpre[t*n : (t+1)*n]
-		for i := 0; i < n; i++ {
-			kernels.Axpy(hp[i], dut, dxt[i*c:(i+1)*c])
-		}
+		sc.a.Reset(c)
+		sc.a.AddBlock(dxt, n)
+		sc.b.Reset(c)
+		sc.b.Add(dut)
+		kernels.ConnMix(&sc.a, &sc.b, hp, true)
 		if m.allFixed() {
 			continue
 		}
-		// d = dL/dh̃, first.
 		d := m.dp[t*p : (t+1)*p]
+		if !m.fixPre {
+			sc.a.Reset(c)
+			sc.a.AddBlock(xt, n)
+			kernels.ConnDots(dots, &sc.b, &sc.a)
+		}
 		for i := 0; i < n; i++ {
 			if m.fixPre {
 				d[i] = 0
 				continue
 			}
 			s := hp[i]
-			d[i] = kernels.Dot(dut, xt[i*c:(i+1)*c]) * s * (1 - s)
+			d[i] = dots[i] * s * (1 - s)
 		}
 		hq, dq := m.hpost[t*n:(t+1)*n], m.dhpost[t*n:(t+1)*n]
 		for i := 0; i < n; i++ {
@@ -457,11 +514,22 @@ func (m *mhc) preBackwardChunk(chunk, lo, hi int) {
 		}
 		if m.fixRes {
 			clear(d[2*n:])
-		} else {
-			m.sk.Backward(d[2*n:], m.dhres[t*n*n:(t+1)*n*n], m.logit[t*p+2*n:(t+1)*p], ws)
 		}
-		// h̃_k = r·α_g·p_k + b_k: db += d, dα_g += d·r·p, dr = Σ d·α_g·p,
-		// dp = d·r·α_g (overwrites d).
+	}
+	if m.allFixed() || hi == lo {
+		return
+	}
+	// Pass 2: dL/dh̃_res of the block through Sinkhorn, tokens in SIMD lanes
+	// (the iteration recomputed from the logits).
+	if !m.fixRes {
+		nn := n * n
+		m.sk.BackwardBatch(m.dp[lo*p+2*n:], p, m.dhres[lo*nn:hi*nn], m.logit[lo*p+2*n:], p, hi-lo, nil, m.bws[chunk])
+	}
+	// Pass 3, per token: h̃_k = r·α_g·p_k + b_k: db += d, dα_g += d·r·p,
+	// dr = Σ d·α_g·p, dp = d·r·α_g (overwrites d).
+	for t := lo; t < hi; t++ {
+		xt, dxt := m.ax[t*nc:(t+1)*nc], m.adx[t*nc:(t+1)*nc]
+		d := m.dp[t*p : (t+1)*p]
 		r := m.rstd[t]
 		pr := m.proj[t*p : (t+1)*p]
 		var dr float64

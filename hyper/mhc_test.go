@@ -463,7 +463,7 @@ func BenchmarkMHC(b *testing.B) {
 		name string
 		kind Kind
 		n, C int
-	}{{"mhc-n4-C256", MHC, 4, 256}, {"lite-n4-C256", MHCLite, 4, 256}, {"mhc-n4-C512", MHC, 4, 512}} {
+	}{{"mhc-n4-C128", MHC, 4, 128}, {"mhc-n4-C256", MHC, 4, 256}, {"lite-n4-C256", MHCLite, 4, 256}, {"mhc-n4-C512", MHC, 4, 512}} {
 		const N = 1024
 		m, _ := buildMHC(b, mhcCfg(bc.kind, bc.n), bc.C, N)
 		h := newHarness(m, N, rand.New(rand.NewPCG(1, 2)))

@@ -55,8 +55,9 @@ type gemmKernel struct {
 // switch of path switches all of them at once.
 type kernelPath struct {
 	name string
-	gemm *gemmKernel // never nil; &genericKernel on the generic path
-	vec  vecKernels  // nil loops run the portable Go code
+	gemm *gemmKernel  // never nil; &genericKernel on the generic path
+	vec  vecKernels   // nil loops run the portable Go code
+	conn *connKernels // connection loops (Sinkhorn lanes, fused apply; conn.go)
 
 	checkOnce sync.Once
 	checkErr  error // self-check outcome, set once by selfCheck
@@ -65,7 +66,7 @@ type kernelPath struct {
 // newPath returns a table row. Rows are built only through it (or a literal
 // with the same fields): a kernelPath holds a sync.Once and must not be copied.
 func newPath(name string, g *gemmKernel, v vecKernels) *kernelPath {
-	return &kernelPath{name: name, gemm: g, vec: v}
+	return &kernelPath{name: name, gemm: g, vec: v, conn: connFor(name)}
 }
 
 var (

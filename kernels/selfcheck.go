@@ -68,7 +68,7 @@ func checkPath(p *kernelPath) (err error) {
 			return &checkError{path: p.name, kernel: kernel, relErr: worst}
 		}
 	}
-	return nil
+	return checkConn(p)
 }
 
 // checkGEMM runs k through the real GEMM driver (serially) and the generic

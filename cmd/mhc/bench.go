@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/mhc-go/mhc/hyper"
+	"github.com/mhc-go/mhc/internal/prof"
 	"github.com/mhc-go/mhc/kernels"
 	"github.com/mhc-go/mhc/model"
 	"github.com/mhc-go/mhc/train"
@@ -23,6 +25,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 10, "timed training steps per combination (after 2 warm-up steps)")
 	sizes := fs.String("sizes", "128,512,1024", "comma-separated square GEMM sizes")
 	asJSON := fs.Bool("json", false, "one JSON object per result")
+	profileOut := fs.String("profile-out", "", "with --profile: also write each combination's raw CPU profile to FILE.PRESET-CONN.pprof (for go tool pprof)")
+	profile := fs.Bool("profile", false, "train: run the timed steps under the CPU profiler and print the time per phase (gemm, attention, norms, connection coefficients, Sinkhorn, apply, optimizer, other)")
 	what := "all"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		what, args = args[0], args[1:]
@@ -81,7 +85,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				if k != hyper.Residual {
 					cfg.Streams = *streams
 				}
-				r, err := benchTrain(cfg, p.Batch, *steps)
+				var raw string
+				if *profileOut != "" {
+					raw = fmt.Sprintf("%s.%s-%s.pprof", *profileOut, strings.TrimSpace(pn), k)
+				}
+				r, err := benchTrain(cfg, p.Batch, *steps, *profile, raw)
 				if err != nil {
 					return badErr(err)
 				}
@@ -91,6 +99,22 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 					map[string]any{"bench": "train", "preset": strings.TrimSpace(pn), "conn": string(k), "streams": cfg.Streams,
 						"tok_per_s": round1(r.tokPerS), "gflops": round1(gf), "mfu": round1(100*gf/peak) / 100,
 						"ms_per_step": round1(r.msPerStep), "allocs_per_step": r.allocs})
+				if r.phases != nil {
+					r.phases.WallMs = r.msPerStep
+					if *asJSON {
+						obj := map[string]any{"bench": "profile", "preset": strings.TrimSpace(pn), "conn": string(k), "streams": cfg.Streams,
+							"steps": r.phases.Steps, "samples": r.phases.Samples, "wall_ms_per_step": round1(r.msPerStep)}
+						ph := map[string]any{}
+						for _, row := range r.phases.Rows {
+							ph[row.Phase] = map[string]any{"cpu_ms_per_step": round1(row.CPUms), "percent": round1(row.Percent), "gemm_ms_per_step": round1(row.GEMMms)}
+						}
+						obj["phases"] = ph
+						b, _ := json.Marshal(obj)
+						fmt.Fprintln(stdout, string(b))
+					} else {
+						r.phases.Write(stdout)
+					}
+				}
 			}
 		}
 	}
@@ -102,11 +126,14 @@ func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
 type benchResult struct {
 	tokPerS, msPerStep float64
 	allocs             uint64
+	phases             *prof.Table // with --profile
 }
 
 // benchTrain times real optimizer steps (train.Trainer.TrainStep: data,
 // forward, backward, clip, AdamW) on random tokens and reports the median.
-func benchTrain(cfg model.Config, batch, steps int) (benchResult, error) {
+// With profile the timed steps run under the CPU profiler and the result
+// holds their time per phase (internal/prof).
+func benchTrain(cfg model.Config, batch, steps int, profile bool, rawOut string) (benchResult, error) {
 	tr, err := train.NewSynthetic(cfg, batch)
 	if err != nil {
 		return benchResult{}, err
@@ -121,11 +148,20 @@ func benchTrain(cfg model.Config, batch, steps int) (benchResult, error) {
 		}
 	}
 	var ms0, ms1 runtime.MemStats
+	var pr *prof.Profiler
+	if profile {
+		if pr, err = prof.Start(); err != nil {
+			return benchResult{}, fmt.Errorf("--profile: %w", err)
+		}
+	}
 	runtime.ReadMemStats(&ms0)
 	times := make([]float64, steps)
 	for i := range times {
 		t := time.Now()
 		if err := step(); err != nil {
+			if pr != nil {
+				pr.Stop()
+			}
 			return benchResult{}, err
 		}
 		times[i] = time.Since(t).Seconds()
@@ -134,5 +170,22 @@ func benchTrain(cfg model.Config, batch, steps int) (benchResult, error) {
 	slices.Sort(times)
 	med := times[len(times)/2]
 	N := batch * cfg.Seq
-	return benchResult{tokPerS: float64(N) / med, msPerStep: med * 1e3, allocs: (ms1.Mallocs - ms0.Mallocs) / uint64(steps)}, nil
+	res := benchResult{tokPerS: float64(N) / med, msPerStep: med * 1e3, allocs: (ms1.Mallocs - ms0.Mallocs) / uint64(steps)}
+	if pr != nil {
+		p, err := pr.Stop()
+		if err != nil {
+			return benchResult{}, fmt.Errorf("--profile: %w", err)
+		}
+		if rawOut != "" {
+			if err := os.WriteFile(rawOut, pr.Raw(), 0o644); err != nil {
+				return benchResult{}, fmt.Errorf("--profile-out: %w", err)
+			}
+		}
+		t, err := prof.Summarize(p, steps)
+		if err != nil {
+			return benchResult{}, err
+		}
+		res.phases = &t
+	}
+	return res, nil
 }

@@ -1,0 +1,443 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Fused hyper-connection apply loops (see conn_apply.go): ConnMix and
+// ConnDots on the first c elements of each row, c a positive multiple of
+// 16 (AVX-512F, zmm) or 8 (AVX2+FMA, ymm). Rows come as tables of
+// pointers. ConnMix walks the elements in vector chunks and, per chunk,
+// every output row: one broadcast weight and one FMA per input row.
+// ConnDots takes the rows of b four at a time (four accumulators sharing
+// the load of a's chunk), then one at a time, and reduces each vector
+// accumulator to a float32 in a fixed order.
+
+// func connMixAVX512(out **float32, m int, in **float32, k int, w *float32, c, acc int)
+TEXT ·connMixAVX512(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), R8
+	MOVQ m+8(FP), R9
+	MOVQ in+16(FP), R10
+	MOVQ k+24(FP), R11
+	MOVQ w+32(FP), R12
+	MOVQ c+40(FP), CX
+	SHLQ $2, CX
+	MOVQ acc+48(FP), BX
+	XORQ DI, DI
+	CMPQ R11, $8
+	JLE mfastAVX512
+mchunkAVX512:
+	XORQ SI, SI
+	MOVQ R12, DX
+mrowAVX512:
+	MOVQ (R8)(SI*8), AX
+	XORQ R13, R13
+	TESTQ BX, BX
+	JNZ maccAVX512
+	MOVQ (R10), R14
+	VBROADCASTSS (DX), Z1
+	VMULPS (R14)(DI*1), Z1, Z0
+	MOVQ $1, R13
+	JMP mjAVX512
+maccAVX512:
+	VMOVUPS (AX)(DI*1), Z0
+mjAVX512:
+	CMPQ R13, R11
+	JGE mstoreAVX512
+	MOVQ (R10)(R13*8), R14
+	VBROADCASTSS (DX)(R13*4), Z1
+	VFMADD231PS (R14)(DI*1), Z1, Z0
+	INCQ R13
+	JMP mjAVX512
+mstoreAVX512:
+	VMOVUPS Z0, (AX)(DI*1)
+	LEAQ (DX)(R11*4), DX
+	INCQ SI
+	CMPQ SI, R9
+	JLT mrowAVX512
+	ADDQ $64, DI
+	CMPQ DI, CX
+	JLT mchunkAVX512
+	VZEROUPPER
+	RET
+
+// Fast form of connMixAVX512 for k ≤ 8: per chunk, the k input vectors are
+// loaded once into registers and every output row takes its weights as
+// broadcasts. Same operations in the same order as the general loop.
+mfastAVX512:
+mfchunkAVX512:
+	MOVQ 0(R10), R14
+	VMOVUPS (R14)(DI*1), Z8
+	CMPQ R11, $2
+	JLT mloadedAVX512
+	MOVQ 8(R10), R14
+	VMOVUPS (R14)(DI*1), Z9
+	CMPQ R11, $3
+	JLT mloadedAVX512
+	MOVQ 16(R10), R14
+	VMOVUPS (R14)(DI*1), Z10
+	CMPQ R11, $4
+	JLT mloadedAVX512
+	MOVQ 24(R10), R14
+	VMOVUPS (R14)(DI*1), Z11
+	CMPQ R11, $5
+	JLT mloadedAVX512
+	MOVQ 32(R10), R14
+	VMOVUPS (R14)(DI*1), Z12
+	CMPQ R11, $6
+	JLT mloadedAVX512
+	MOVQ 40(R10), R14
+	VMOVUPS (R14)(DI*1), Z13
+	CMPQ R11, $7
+	JLT mloadedAVX512
+	MOVQ 48(R10), R14
+	VMOVUPS (R14)(DI*1), Z14
+	CMPQ R11, $8
+	JLT mloadedAVX512
+	MOVQ 56(R10), R14
+	VMOVUPS (R14)(DI*1), Z15
+mloadedAVX512:
+	XORQ SI, SI
+	MOVQ R12, DX
+mfrowAVX512:
+	MOVQ (R8)(SI*8), AX
+	TESTQ BX, BX
+	JNZ mfaccAVX512
+	VMULPS.BCST (DX), Z8, Z0
+	JMP mfjAVX512
+mfaccAVX512:
+	VMOVUPS (AX)(DI*1), Z0
+	VFMADD231PS.BCST (DX), Z8, Z0
+mfjAVX512:
+	CMPQ R11, $2
+	JLT mfstoreAVX512
+	VFMADD231PS.BCST 4(DX), Z9, Z0
+	CMPQ R11, $3
+	JLT mfstoreAVX512
+	VFMADD231PS.BCST 8(DX), Z10, Z0
+	CMPQ R11, $4
+	JLT mfstoreAVX512
+	VFMADD231PS.BCST 12(DX), Z11, Z0
+	CMPQ R11, $5
+	JLT mfstoreAVX512
+	VFMADD231PS.BCST 16(DX), Z12, Z0
+	CMPQ R11, $6
+	JLT mfstoreAVX512
+	VFMADD231PS.BCST 20(DX), Z13, Z0
+	CMPQ R11, $7
+	JLT mfstoreAVX512
+	VFMADD231PS.BCST 24(DX), Z14, Z0
+	CMPQ R11, $8
+	JLT mfstoreAVX512
+	VFMADD231PS.BCST 28(DX), Z15, Z0
+mfstoreAVX512:
+	VMOVUPS Z0, (AX)(DI*1)
+	LEAQ (DX)(R11*4), DX
+	INCQ SI
+	CMPQ SI, R9
+	JLT mfrowAVX512
+	ADDQ $64, DI
+	CMPQ DI, CX
+	JLT mfchunkAVX512
+	VZEROUPPER
+	RET
+
+// func connDotsAVX512(d *float32, a **float32, m int, b **float32, k int, c int)
+TEXT ·connDotsAVX512(SB), NOSPLIT, $0-48
+	MOVQ d+0(FP), R8
+	MOVQ a+8(FP), R9
+	MOVQ m+16(FP), R10
+	MOVQ b+24(FP), R11
+	MOVQ k+32(FP), R12
+	MOVQ c+40(FP), CX
+	SHLQ $2, CX
+	XORQ SI, SI
+drowAVX512:
+	MOVQ (R9)(SI*8), AX
+	XORQ R13, R13
+dquadAVX512:
+	LEAQ 4(R13), DX
+	CMPQ DX, R12
+	JGT dsingleAVX512
+	MOVQ (R11)(R13*8), R14
+	MOVQ 8(R11)(R13*8), R15
+	MOVQ 16(R11)(R13*8), BX
+	MOVQ 24(R11)(R13*8), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ DI, DI
+dqloopAVX512:
+	VMOVUPS (AX)(DI*1), Z4
+	VFMADD231PS (R14)(DI*1), Z4, Z0
+	VFMADD231PS (R15)(DI*1), Z4, Z1
+	VFMADD231PS (BX)(DI*1), Z4, Z2
+	VFMADD231PS (DX)(DI*1), Z4, Z3
+	ADDQ $64, DI
+	CMPQ DI, CX
+	JLT dqloopAVX512
+	VEXTRACTF64X4 $1, Z0, Y5
+	VADDPS Y5, Y0, Y5
+	VEXTRACTF128 $1, Y5, X6
+	VADDPS X6, X5, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 0(R8)
+	VEXTRACTF64X4 $1, Z1, Y5
+	VADDPS Y5, Y1, Y5
+	VEXTRACTF128 $1, Y5, X6
+	VADDPS X6, X5, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 4(R8)
+	VEXTRACTF64X4 $1, Z2, Y5
+	VADDPS Y5, Y2, Y5
+	VEXTRACTF128 $1, Y5, X6
+	VADDPS X6, X5, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 8(R8)
+	VEXTRACTF64X4 $1, Z3, Y5
+	VADDPS Y5, Y3, Y5
+	VEXTRACTF128 $1, Y5, X6
+	VADDPS X6, X5, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 12(R8)
+	ADDQ $16, R8
+	ADDQ $4, R13
+	JMP dquadAVX512
+dsingleAVX512:
+	CMPQ R13, R12
+	JGE dnextAVX512
+	MOVQ (R11)(R13*8), R14
+	VPXORD Z0, Z0, Z0
+	XORQ DI, DI
+dsloopAVX512:
+	VMOVUPS (AX)(DI*1), Z4
+	VFMADD231PS (R14)(DI*1), Z4, Z0
+	ADDQ $64, DI
+	CMPQ DI, CX
+	JLT dsloopAVX512
+	VEXTRACTF64X4 $1, Z0, Y5
+	VADDPS Y5, Y0, Y5
+	VEXTRACTF128 $1, Y5, X6
+	VADDPS X6, X5, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 0(R8)
+	ADDQ $4, R8
+	INCQ R13
+	JMP dsingleAVX512
+dnextAVX512:
+	INCQ SI
+	CMPQ SI, R10
+	JLT drowAVX512
+	VZEROUPPER
+	RET
+
+// func connMixAVX2(out **float32, m int, in **float32, k int, w *float32, c, acc int)
+TEXT ·connMixAVX2(SB), NOSPLIT, $0-56
+	MOVQ out+0(FP), R8
+	MOVQ m+8(FP), R9
+	MOVQ in+16(FP), R10
+	MOVQ k+24(FP), R11
+	MOVQ w+32(FP), R12
+	MOVQ c+40(FP), CX
+	SHLQ $2, CX
+	MOVQ acc+48(FP), BX
+	XORQ DI, DI
+	CMPQ R11, $6
+	JLE mfastAVX2
+mchunkAVX2:
+	XORQ SI, SI
+	MOVQ R12, DX
+mrowAVX2:
+	MOVQ (R8)(SI*8), AX
+	XORQ R13, R13
+	TESTQ BX, BX
+	JNZ maccAVX2
+	MOVQ (R10), R14
+	VBROADCASTSS (DX), Y1
+	VMULPS (R14)(DI*1), Y1, Y0
+	MOVQ $1, R13
+	JMP mjAVX2
+maccAVX2:
+	VMOVUPS (AX)(DI*1), Y0
+mjAVX2:
+	CMPQ R13, R11
+	JGE mstoreAVX2
+	MOVQ (R10)(R13*8), R14
+	VBROADCASTSS (DX)(R13*4), Y1
+	VFMADD231PS (R14)(DI*1), Y1, Y0
+	INCQ R13
+	JMP mjAVX2
+mstoreAVX2:
+	VMOVUPS Y0, (AX)(DI*1)
+	LEAQ (DX)(R11*4), DX
+	INCQ SI
+	CMPQ SI, R9
+	JLT mrowAVX2
+	ADDQ $32, DI
+	CMPQ DI, CX
+	JLT mchunkAVX2
+	VZEROUPPER
+	RET
+
+// Fast form of connMixAVX2 for k ≤ 6: per chunk, the k input vectors are
+// loaded once into registers and every output row takes its weights as
+// broadcasts. Same operations in the same order as the general loop.
+mfastAVX2:
+mfchunkAVX2:
+	MOVQ 0(R10), R14
+	VMOVUPS (R14)(DI*1), Y8
+	CMPQ R11, $2
+	JLT mloadedAVX2
+	MOVQ 8(R10), R14
+	VMOVUPS (R14)(DI*1), Y9
+	CMPQ R11, $3
+	JLT mloadedAVX2
+	MOVQ 16(R10), R14
+	VMOVUPS (R14)(DI*1), Y10
+	CMPQ R11, $4
+	JLT mloadedAVX2
+	MOVQ 24(R10), R14
+	VMOVUPS (R14)(DI*1), Y11
+	CMPQ R11, $5
+	JLT mloadedAVX2
+	MOVQ 32(R10), R14
+	VMOVUPS (R14)(DI*1), Y12
+	CMPQ R11, $6
+	JLT mloadedAVX2
+	MOVQ 40(R10), R14
+	VMOVUPS (R14)(DI*1), Y13
+mloadedAVX2:
+	XORQ SI, SI
+	MOVQ R12, DX
+mfrowAVX2:
+	MOVQ (R8)(SI*8), AX
+	TESTQ BX, BX
+	JNZ mfaccAVX2
+	VBROADCASTSS (DX), Y15
+	VMULPS Y8, Y15, Y0
+	JMP mfjAVX2
+mfaccAVX2:
+	VMOVUPS (AX)(DI*1), Y0
+	VBROADCASTSS (DX), Y15
+	VFMADD231PS Y8, Y15, Y0
+mfjAVX2:
+	CMPQ R11, $2
+	JLT mfstoreAVX2
+	VBROADCASTSS 4(DX), Y15
+	VFMADD231PS Y9, Y15, Y0
+	CMPQ R11, $3
+	JLT mfstoreAVX2
+	VBROADCASTSS 8(DX), Y15
+	VFMADD231PS Y10, Y15, Y0
+	CMPQ R11, $4
+	JLT mfstoreAVX2
+	VBROADCASTSS 12(DX), Y15
+	VFMADD231PS Y11, Y15, Y0
+	CMPQ R11, $5
+	JLT mfstoreAVX2
+	VBROADCASTSS 16(DX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	CMPQ R11, $6
+	JLT mfstoreAVX2
+	VBROADCASTSS 20(DX), Y15
+	VFMADD231PS Y13, Y15, Y0
+mfstoreAVX2:
+	VMOVUPS Y0, (AX)(DI*1)
+	LEAQ (DX)(R11*4), DX
+	INCQ SI
+	CMPQ SI, R9
+	JLT mfrowAVX2
+	ADDQ $32, DI
+	CMPQ DI, CX
+	JLT mfchunkAVX2
+	VZEROUPPER
+	RET
+
+// func connDotsAVX2(d *float32, a **float32, m int, b **float32, k int, c int)
+TEXT ·connDotsAVX2(SB), NOSPLIT, $0-48
+	MOVQ d+0(FP), R8
+	MOVQ a+8(FP), R9
+	MOVQ m+16(FP), R10
+	MOVQ b+24(FP), R11
+	MOVQ k+32(FP), R12
+	MOVQ c+40(FP), CX
+	SHLQ $2, CX
+	XORQ SI, SI
+drowAVX2:
+	MOVQ (R9)(SI*8), AX
+	XORQ R13, R13
+dquadAVX2:
+	LEAQ 4(R13), DX
+	CMPQ DX, R12
+	JGT dsingleAVX2
+	MOVQ (R11)(R13*8), R14
+	MOVQ 8(R11)(R13*8), R15
+	MOVQ 16(R11)(R13*8), BX
+	MOVQ 24(R11)(R13*8), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ DI, DI
+dqloopAVX2:
+	VMOVUPS (AX)(DI*1), Y4
+	VFMADD231PS (R14)(DI*1), Y4, Y0
+	VFMADD231PS (R15)(DI*1), Y4, Y1
+	VFMADD231PS (BX)(DI*1), Y4, Y2
+	VFMADD231PS (DX)(DI*1), Y4, Y3
+	ADDQ $32, DI
+	CMPQ DI, CX
+	JLT dqloopAVX2
+	VEXTRACTF128 $1, Y0, X5
+	VADDPS X5, X0, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 0(R8)
+	VEXTRACTF128 $1, Y1, X5
+	VADDPS X5, X1, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 4(R8)
+	VEXTRACTF128 $1, Y2, X5
+	VADDPS X5, X2, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 8(R8)
+	VEXTRACTF128 $1, Y3, X5
+	VADDPS X5, X3, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 12(R8)
+	ADDQ $16, R8
+	ADDQ $4, R13
+	JMP dquadAVX2
+dsingleAVX2:
+	CMPQ R13, R12
+	JGE dnextAVX2
+	MOVQ (R11)(R13*8), R14
+	VXORPS Y0, Y0, Y0
+	XORQ DI, DI
+dsloopAVX2:
+	VMOVUPS (AX)(DI*1), Y4
+	VFMADD231PS (R14)(DI*1), Y4, Y0
+	ADDQ $32, DI
+	CMPQ DI, CX
+	JLT dsloopAVX2
+	VEXTRACTF128 $1, Y0, X5
+	VADDPS X5, X0, X5
+	VHADDPS X5, X5, X5
+	VHADDPS X5, X5, X5
+	MOVSS X5, 0(R8)
+	ADDQ $4, R8
+	INCQ R13
+	JMP dsingleAVX2
+dnextAVX2:
+	INCQ SI
+	CMPQ SI, R10
+	JLT drowAVX2
+	VZEROUPPER
+	RET
