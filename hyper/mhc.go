@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/mhc-go/mhc/kernels"
 	"github.com/mhc-go/mhc/manifold"
@@ -33,7 +34,10 @@ import (
 // The work is split into seams with their own buffers: coefficients
 // (projection, RMS, gates, sigmoids, Sinkhorn: x → proj, logit, r, hpre,
 // hpost, hres) with the read-in fused into its per-token pass
-// (preApplyToken: hpre, x → u), and postApply (hres, hpost, x, y → xOut). The projection and its gradients are GEMMs over all tokens;
+// (preApplyToken: hpre, x → u), and postApply (hres, hpost, x, y → xOut). The projection and its gradients run per block of
+// SinkLanes tokens inside the per-token passes (kernels.ProjForward,
+// ProjBackX, ProjBackPhi; dφ through per-chunk partials) where the kernel
+// path has them (kernels.ProjFast), else as GEMMs over all tokens;
 // Sinkhorn runs kernels.SinkLanes tokens side by side in SIMD lanes
 // (manifold.Sinkhorn.ForwardBatch / BackwardBatch, bit-identical to the
 // per-token iteration, which the backward recomputes); the apply
@@ -77,7 +81,22 @@ type mhc struct {
 	postTask, pbTask     kernels.ChunkTask
 
 	scr []mhcScratch // per chunk: row tables and per-token weights of the fused apply kernels
+
+	// φ projection by kernels.Proj* (projFast: the active kernel path has
+	// them and p ≤ kernels.ProjMaxOut) instead of GEMMs over all tokens.
+	projFast bool
+	phiT     []float32 // (nc, ProjMaxOut): φᵀ for ProjForward, packed per forward
+	phiPad   []float32 // (p, projLd): φ at a padded stride, set during PreBackward
+	dphiPart []float32 // chunks × (p, projLd): per-chunk dφ partials, set during PreBackward
+	projLd   int       // nc + 16: row stride of phiPad and dphiPart (not a multiple of 4 KiB)
 }
+
+// projPool holds the backward's φ copy and dφ partials, shared by the
+// connections (they run one at a time; a model holds 2L of them).
+var projPool sync.Pool
+
+// projOff is a test hook: true makes the connections use the GEMMs.
+var projOff bool
 
 // mhcScratch is one chunk's scratch for kernels.ConnMix / ConnDots: row
 // tables (long-lived, so that passing them does not allocate), a token's
@@ -86,6 +105,7 @@ type mhcScratch struct {
 	a, b kernels.ConnRows
 	w    []float32 // (n+1)·n
 	d    []float32 // n·(n+1)
+	cs   []float32 // kernels.SinkLanes: a block's RMS-gradient coefficients (projFast)
 }
 
 // mhcBias is the initial bias b = [b_pre (n) | b_post (n) | b_res (r)] of
@@ -203,6 +223,7 @@ func newMHC(b Builder, prefix string, l int, lite bool) (*mhc, error) {
 	m.scr = make([]mhcScratch, chunks)
 	for i := range m.scr {
 		m.scr[i].w, m.scr[i].d = make([]float32, (n+1)*n), make([]float32, n*(n+1))
+		m.scr[i].cs = make([]float32, kernels.SinkLanes)
 	}
 	m.coefTask = kernels.ChunkFunc(m.coefChunk)
 	m.preBwdTask = kernels.ChunkFunc(m.preBackwardChunk)
@@ -243,10 +264,19 @@ func (m *mhc) Pre(x, u []float32, N int) {
 }
 
 // coefficients fills proj, logit, rstd, hpre, hpost and hres for N tokens of
-// x (N, n, C), all OVERWRITTEN: one GEMM proj = x·φᵀ ((N, nC)·(nC, p)), then
-// per token the RMS scale, gates, sigmoids and the Sinkhorn projection.
+// x (N, n, C), all OVERWRITTEN: proj = x·φᵀ ((N, nC)·(nC, p)), then per
+// token the RMS scale, gates, sigmoids and the Sinkhorn projection. The
+// projection is kernels.ProjForward per block of SinkLanes tokens inside
+// the per-token pass (x_t read once, in place) where the kernel path has
+// it, else one GEMM over all tokens first.
 func (m *mhc) coefficients(x []float32, N int) {
-	if !m.allFixed() {
+	m.projFast = !projOff && !m.allFixed() && m.p <= kernels.ProjMaxOut && kernels.ProjFast()
+	if m.projFast {
+		if m.phiT == nil {
+			m.phiT = make([]float32, m.nc*kernels.ProjMaxOut)
+		}
+		kernels.ProjPackT(m.phiT, m.phi.Data, m.p, m.nc)
+	} else if !m.allFixed() {
 		kernels.GEMM(false, true, N, m.p, m.nc, 1, x, m.nc, m.phi.Data, m.nc, 0, m.proj, m.p)
 	}
 	m.ax = x
@@ -258,6 +288,11 @@ func (m *mhc) coefChunk(chunk, lo, hi int) {
 	n, p, nc := m.n, m.p, m.nc
 	a, b := m.alpha.Data, m.bias.Data
 	for t := lo; t < hi; t++ {
+		if m.projFast && (t-lo)%kernels.SinkLanes == 0 {
+			// Blocks start at the chunk's start: they depend only on N.
+			nb := min(kernels.SinkLanes, hi-t)
+			kernels.ProjForward(m.proj[t*p:], p, m.ax[t*nc:], nc, nb, m.phiT, p, nc)
+		}
 		hp, hq, hr := m.hpre[t*n:(t+1)*n], m.hpost[t*n:(t+1)*n], m.hres[t*n*n:(t+1)*n*n]
 		if m.allFixed() {
 			m.fixedMaps(hp, hq, hr)
@@ -434,9 +469,39 @@ func (m *mhc) postBackwardRange(chunk, lo, hi int) {
 func (m *mhc) PreBackward(x, du, dx []float32, N int) {
 	m.checkN(N)
 	clear(m.partial)
+	var pool *[]float32
+	if m.projFast && N > 0 {
+		// φ at a padded stride for ProjBackX, and one dφ partial per chunk.
+		m.projLd = m.nc + 16
+		sz := m.p * m.projLd
+		need := (1 + kernels.MaxChunks()) * sz
+		if v, ok := projPool.Get().(*[]float32); ok && len(*v) >= need {
+			pool = v
+		} else {
+			b := make([]float32, need)
+			pool = &b
+		}
+		m.phiPad, m.dphiPart = (*pool)[:sz], (*pool)[sz:need]
+		for j := 0; j < m.p; j++ {
+			copy(m.phiPad[j*m.projLd:j*m.projLd+m.nc], m.phi.Data[j*m.nc:(j+1)*m.nc])
+		}
+	}
 	m.ax, m.adu, m.adx = x, du, dx
 	chunks := kernels.ParallelChunks(N, mhcGrain, m.preBwdTask)
 	m.ax, m.adu, m.adx = nil, nil, nil
+	if pool != nil {
+		// dφ += the chunks' partials, in chunk order (dx took dp·φ in the
+		// chunks already).
+		g, ld := m.phi.Grad, m.projLd
+		for ch := 0; ch < chunks; ch++ {
+			part := m.dphiPart[ch*m.p*ld:]
+			for j := 0; j < m.p; j++ {
+				kernels.Axpy(1, part[j*ld:j*ld+m.nc], g[j*m.nc:(j+1)*m.nc])
+			}
+		}
+		m.phiPad, m.dphiPart = nil, nil
+		projPool.Put(pool)
+	}
 	if m.allFixed() || N == 0 {
 		return
 	}
@@ -454,6 +519,9 @@ func (m *mhc) PreBackward(x, du, dx []float32, N int) {
 			gb[k-3] += float32(s)
 		}
 	}
+	if m.projFast {
+		return
+	}
 	// dφ += dpᵀ·v ((p, N)·(N, nC)); dx += dp·φ ((N, p)·(p, nC)).
 	kernels.GEMM(true, false, p, m.nc, N, 1, m.dp, p, x, m.nc, 1, m.phi.Grad, m.nc)
 	kernels.GEMM(false, false, N, m.nc, p, 1, m.dp, p, m.phi.Data, m.nc, 1, dx, m.nc)
@@ -464,12 +532,13 @@ func (m *mhc) preBackwardChunk(chunk, lo, hi int) {
 	// same rows of x and dx, which stay in L1 between them.
 	const B = kernels.SinkLanes
 	for b := lo; b < hi; b += B {
-		m.preBackwardBlock(chunk, b, min(b+B, hi))
+		m.preBackwardBlock(chunk, b, min(b+B, hi), b == lo)
 	}
 }
 
-// preBackwardBlock is PreBackward for the tokens [lo, hi) of one chunk.
-func (m *mhc) preBackwardBlock(chunk, lo, hi int) {
+// preBackwardBlock is PreBackward for the tokens [lo, hi) of one chunk
+// (first: the chunk's first block).
+func (m *mhc) preBackwardBlock(chunk, lo, hi int, first bool) {
 	n, c, p, nc := m.n, m.c, m.p, m.nc
 	a := m.alpha.Data
 	part := m.partial[chunk*(3+p) : (chunk+1)*(3+p)]
@@ -541,7 +610,19 @@ func (m *mhc) preBackwardBlock(chunk, lo, hi int) {
 			d[k] = dk * r * a[g]
 		}
 		// r = (Σv²/nc + eps)^(-1/2): ∂r/∂v = −r³·v/nc.
-		kernels.Axpy(float32(-dr*float64(r)*float64(r)*float64(r)/float64(nc)), xt, dxt)
+		cs := float32(-dr * float64(r) * float64(r) * float64(r) / float64(nc))
+		if m.projFast {
+			sc.cs[t-lo] = cs
+			continue
+		}
+		kernels.Axpy(cs, xt, dxt)
+	}
+	if m.projFast {
+		// dx += cs·x + dp·φ and this chunk's dφ partial (+)= dpᵀ·x for the
+		// block, its rows of x and dx still in L1.
+		ld := m.projLd
+		kernels.ProjBackX(m.adx[lo*nc:], m.ax[lo*nc:], sc.cs, nc, m.dp[lo*p:], p, hi-lo, m.phiPad, ld, p, nc)
+		kernels.ProjBackPhi(m.dphiPart[chunk*p*ld:(chunk+1)*p*ld], ld, m.dp[lo*p:], p, m.ax[lo*nc:], nc, hi-lo, p, nc, !first)
 	}
 }
 

@@ -1,12 +1,14 @@
 package hyper
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/mhc-go/mhc/internal/fdcheck"
+	"github.com/mhc-go/mhc/kernels"
 	"github.com/mhc-go/mhc/manifold"
 	"github.com/mhc-go/mhc/param"
 )
@@ -482,5 +484,67 @@ func BenchmarkMHC(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*N), "ns/token")
 		})
+	}
+}
+
+// TestMHCProjKernels runs the connection with the φ projection kernels
+// (kernels.Proj*, where the kernel path has them) and with the GEMMs, and
+// wants the same outputs and gradients to float32 rounding; and, with the
+// kernels, the same bits whether the chunks run in parallel or serially
+// (inside another ParallelFor), as with any GOMAXPROCS.
+func TestMHCProjKernels(t *testing.T) {
+	if !kernels.ProjFast() {
+		t.Skipf("kernel path %s has no projection loops", kernels.Path())
+	}
+	for _, tc := range []struct {
+		kind  Kind
+		n, C  int
+		N     int
+		fixed string
+	}{
+		{MHC, 4, 40, 203, ""}, {MHC, 3, 16, 37, ""}, {MHCLite, 4, 32, 64, ""}, {MHC, 4, 256, 70, "res"}, {MHC, 2, 24, 9, ""},
+	} {
+		cfg := mhcCfg(tc.kind, tc.n)
+		cfg.Fixed = mustFixed(t, tc.fixed)
+		m, s := buildMHC(t, cfg, tc.C, tc.N)
+		rng := rand.New(rand.NewPCG(7, uint64(tc.n*1000+tc.C)))
+		perturbParams(m, rng)
+		h := newHarness(m, tc.N, rng)
+		run := func() (xo, dx, g []float32) {
+			s.ZeroGrad()
+			clear(h.dx)
+			h.backward()
+			return append([]float32(nil), h.xo...), append([]float32(nil), h.dx...), append([]float32(nil), s.Grad...)
+		}
+		xoK, dxK, gK := run()
+		if !m.projFast {
+			t.Fatalf("%v n%d: the projection kernels did not run", tc.kind, tc.n)
+		}
+		var xoS, dxS, gS []float32
+		kernels.ParallelFor(2, kernels.TaskFunc(func(lo, hi int) {
+			if lo == 0 {
+				xoS, dxS, gS = run()
+			}
+		}))
+		projOff = true
+		xoG, dxG, gG := run()
+		projOff = false
+		name := fmt.Sprintf("%v n%d C%d N%d", tc.kind, tc.n, tc.C, tc.N)
+		for _, c := range []struct {
+			what      string
+			k, s, gem []float32
+		}{{"xOut", xoK, xoS, xoG}, {"dx", dxK, dxS, dxG}, {"param grads", gK, gS, gG}} {
+			var diff, mag float64
+			for i := range c.k {
+				if c.k[i] != c.s[i] {
+					t.Fatalf("%s: %s[%d] parallel %v, serial %v", name, c.what, i, c.k[i], c.s[i])
+				}
+				diff = max(diff, math.Abs(float64(c.k[i]-c.gem[i])))
+				mag = max(mag, math.Abs(float64(c.gem[i])))
+			}
+			if diff > 1e-5*(mag+1) {
+				t.Errorf("%s: %s differs from the GEMM path by %.3g (scale %.3g)", name, c.what, diff, mag)
+			}
+		}
 	}
 }

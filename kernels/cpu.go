@@ -58,6 +58,7 @@ type kernelPath struct {
 	gemm *gemmKernel  // never nil; &genericKernel on the generic path
 	vec  vecKernels   // nil loops run the portable Go code
 	conn *connKernels // connection loops (Sinkhorn lanes, fused apply; conn.go)
+	proj *projKernels // φ projection loops (proj.go); nil: Go code
 
 	checkOnce sync.Once
 	checkErr  error // self-check outcome, set once by selfCheck
@@ -66,7 +67,7 @@ type kernelPath struct {
 // newPath returns a table row. Rows are built only through it (or a literal
 // with the same fields): a kernelPath holds a sync.Once and must not be copied.
 func newPath(name string, g *gemmKernel, v vecKernels) *kernelPath {
-	return &kernelPath{name: name, gemm: g, vec: v, conn: connFor(name)}
+	return &kernelPath{name: name, gemm: g, vec: v, conn: connFor(name), proj: projFor(name)}
 }
 
 var (
@@ -208,8 +209,9 @@ func GEMMPath() string { return Path() }
 
 // VectorPath reports the instruction set of the active path's vector
 // kernels (softmax, RMSNorm, RoPE, SwiGLU, AdamW, cross-entropy, vector ops):
-// "avx2" or "generic". The avx512 path uses the AVX2 vector loops (there are
-// no AVX-512 vector kernels yet), so VectorPath is "avx2" there.
+// "avx512", "avx2" or "generic". The avx512 path runs the exp-based loops
+// (softmax and cross-entropy exponentials, SwiGLU forward and backward) in
+// AVX-512F and the others in AVX2+FMA; VectorPath is "avx512" there.
 func VectorPath() string { return curPath.Load().vec.impl }
 
 // Paths lists the kernel paths this machine can run, best first; "generic"

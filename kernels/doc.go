@@ -14,12 +14,22 @@
 // # Dispatch
 //
 // One table selects every kernel. Each of its paths names a GEMM
-// micro-kernel and a vector-kernel implementation:
+// micro-kernel, a vector-kernel implementation and the connection loops of
+// the hyper-connections:
 //
-//	path      GEMM micro-kernel          vector kernels
-//	avx512    AVX-512F, 12×32 zmm tile   AVX2+FMA assembly (no AVX-512 vector code yet)
-//	avx2      AVX2+FMA, 6×16 ymm tile    AVX2+FMA assembly
-//	generic   pure Go, 4×4 tile          pure Go
+//	path      GEMM micro-kernel          vector kernels                                 connection loops
+//	avx512    AVX-512F, 12×32 zmm tile   AVX-512F (exp, SwiGLU), else AVX2+FMA          AVX-512F: Sinkhorn lanes, fused apply, φ projection
+//	avx2      AVX2+FMA, 6×16 ymm tile    AVX2+FMA assembly                               AVX/AVX2+FMA: Sinkhorn lanes, fused apply
+//	generic   pure Go, 4×4 tile          pure Go                                        pure Go
+//
+// The connection loops (ConnPath, ProjPath) are the Sinkhorn-Knopp
+// iteration over SinkLanes tokens side by side and its reverse sweep
+// (SinkhornSteps, SinkhornBack), the fused stream mixes and dot products of
+// the read-in and write-out (ConnMix, ConnDots), and the φ projection of the
+// coefficients with its two backward products (ProjForward, ProjBackX,
+// ProjBackPhi: P ≤ 32 outputs, x read in place, φ or φᵀ streaming from
+// cache; ProjFast reports whether the path has them — the avx2 and generic
+// paths do not, and their callers use one GEMM over all tokens instead).
 //
 // At init the package takes the best path this CPU and OS can run (amd64
 // only; elsewhere, and for the vector kernels in purego builds, Go code),
@@ -37,7 +47,8 @@
 // switch paths), each of its kernels that differs from the generic one — the
 // GEMM micro-kernel, run through the real GEMM driver on odd shapes that
 // cover every transpose, beta = 0, 1 and other values, and more than one
-// cache block in each dimension, and every vector loop, on odd lengths — is
+// cache block in each dimension, every vector loop, on odd lengths, and
+// every connection and projection loop, on odd shapes — is
 // compared with its generic twin, within a relative error of 1e-5 of the
 // result's magnitude (FMA and summation order make results differ in the
 // last bits, so exact equality is not required). If a kernel disagrees (or

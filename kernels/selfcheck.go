@@ -68,7 +68,10 @@ func checkPath(p *kernelPath) (err error) {
 			return &checkError{path: p.name, kernel: kernel, relErr: worst}
 		}
 	}
-	return checkConn(p)
+	if err := checkConn(p); err != nil {
+		return err
+	}
+	return checkProjPath(p)
 }
 
 // checkGEMM runs k through the real GEMM driver (serially) and the generic
