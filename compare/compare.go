@@ -52,7 +52,7 @@ type Grid struct {
 	// items without init= (default: uniform).
 	Inits []string `json:"inits"`
 	// BaseInits are the init schemes of the non-connection weights (see
-	// model.BaseInits; default gpt2).
+	// model.BaseInits; default model.DefaultBaseInit).
 	BaseInits []string `json:"base_inits"`
 	// Presets are model sizes (model.Presets; default tiny).
 	Presets []string `json:"presets"`
@@ -119,7 +119,7 @@ func NewPlan(g Grid) (*Plan, error) {
 		g.Inits = []string{hyper.InitUniform}
 	}
 	if len(g.BaseInits) == 0 {
-		g.BaseInits = []string{model.BaseGPT2}
+		g.BaseInits = []string{model.DefaultBaseInit}
 	}
 	if len(g.Presets) == 0 {
 		g.Presets = []string{"tiny"}

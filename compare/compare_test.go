@@ -33,7 +33,7 @@ func TestNewPlan(t *testing.T) {
 			g.Seeds = 1
 		}, []string{"mhc-s1", "mhc_fixed=res-s1", "mhc_fixed=pre_post_init=split-s1"}},
 		{"depths and base inits", func(g *Grid) {
-			g.Conns, g.Depths, g.BaseInits, g.Seeds = []string{"residual"}, []int{2, 3}, []string{"gpt2", "torch"}, 1
+			g.Conns, g.Depths, g.BaseInits, g.Seeds = []string{"residual"}, []int{2, 3}, []string{"neox", "torch"}, 1
 		}, []string{"residual_L=2-s1", "residual_base=torch_L=2-s1", "residual_L=3-s1", "residual_base=torch_L=3-s1"}},
 		{"duplicates dropped", func(g *Grid) { g.Conns = []string{"residual", "residual", "hc"}; g.Seeds = 1 },
 			[]string{"residual-s1", "hc-s1"}},

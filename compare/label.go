@@ -52,7 +52,7 @@ func parts(cfg model.Config) []part {
 	if base == "" {
 		base = model.BaseGPT2
 	}
-	add("base", base, base == model.BaseGPT2)
+	add("base", base, base == model.DefaultBaseInit)
 	add("std", f32(cfg.InitStd), cfg.InitStd == 0.02)
 	add("d", strconv.Itoa(cfg.D), false)
 	add("L", strconv.Itoa(cfg.Layers), false)

@@ -27,18 +27,18 @@ func TestDescribe(t *testing.T) {
 		cfg  model.Config
 		want string
 	}{
-		{cfg("residual", nil), "residual base=gpt2 std=0.02 d=128 L=4 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
-		{cfg("mhc", nil), "mhc n=4 init=uniform contract=sum sinkhorn=paper iters=20 base=gpt2 std=0.02 d=128 L=4 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
+		{cfg("residual", nil), "residual base=neox std=0.02 d=128 L=4 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
+		{cfg("mhc", nil), "mhc n=4 init=uniform contract=sum sinkhorn=paper iters=20 base=neox std=0.02 d=128 L=4 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
 		{cfg("hc", func(c *model.Config) { c.Fixed.Res = true; c.Streams = 2; c.BaseInit = "torch"; c.Tie = true }),
 			"hc n=2 fixed=res init=uniform contract=sum base=torch std=0.02 d=128 L=4 heads=4 mlp=384 seq=128 vocab=256 tie=true rope=10000"},
 		{cfg("mhc-lite", func(c *model.Config) { c.Init = "identity"; c.ResBias = 3; c.Layers = 16 }),
-			"mhc-lite n=4 init=identity res_bias=3 contract=sum base=gpt2 std=0.02 d=128 L=16 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
+			"mhc-lite n=4 init=identity res_bias=3 contract=sum base=neox std=0.02 d=128 L=16 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
 		{cfg("mhc", func(c *model.Config) {
 			c.SinkhornEps = 1e-6
 			c.Sinkhorn = "deepseek"
 			c.Fixed = hyper.Fixed{Pre: true, Post: true}
 		}),
-			"mhc n=4 fixed=pre,post init=uniform contract=sum sinkhorn=deepseek iters=20 sinkhorn_eps=1e-06 base=gpt2 std=0.02 d=128 L=4 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
+			"mhc n=4 fixed=pre,post init=uniform contract=sum sinkhorn=deepseek iters=20 sinkhorn_eps=1e-06 base=neox std=0.02 d=128 L=4 heads=4 mlp=384 seq=128 vocab=256 rope=10000"},
 	}
 	for _, c := range cases {
 		if got := strings.Join(Describe(c.cfg), " "); got != c.want {
@@ -71,7 +71,7 @@ func TestLabels(t *testing.T) {
 		}, []string{"residual L=4", "residual L=16", "mhc L=4", "mhc L=16"}},
 		{"base init", []model.Config{
 			cfg("residual", nil), cfg("residual", set(func(c *model.Config) { c.BaseInit = "torch" })),
-			cfg("mhc", set(func(c *model.Config) { c.BaseInit = "gpt2" })),
+			cfg("mhc", set(func(c *model.Config) { c.BaseInit = "neox" })), // explicit default
 		}, []string{"residual", "residual base=torch", "mhc"}},
 		{"streams", []model.Config{cfg("residual", nil), cfg("mhc", set(func(c *model.Config) { c.Streams = 2 })), cfg("mhc", nil)},
 			[]string{"residual", "mhc n=2", "mhc n=4"}},

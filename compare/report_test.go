@@ -323,9 +323,9 @@ func TestReport(t *testing.T) {
 	}
 	text := strings.Join(sum.Findings, "\n")
 	for _, want := range []string{
-		"hc vs residual (base init gpt2): Δ = -0.0250 ± 0.0635 nats/token (95 % CI over 2 paired seeds) includes 0: inside the noise, neither a win nor a loss.",
-		"mhc vs residual (base init gpt2): Δ = -0.0290 ± 0.0127 nats/token (95 % CI over 2 paired seeds) excludes 0: significantly lower validation loss",
-		"mhc fixed=res vs residual (base init gpt2): no seed finished in both",
+		"hc vs residual (base init neox): Δ = -0.0250 ± 0.0635 nats/token (95 % CI over 2 paired seeds) includes 0: inside the noise, neither a win nor a loss.",
+		"mhc vs residual (base init neox): Δ = -0.0290 ± 0.0127 nats/token (95 % CI over 2 paired seeds) excludes 0: significantly lower validation loss",
+		"mhc fixed=res vs residual (base init neox): no seed finished in both",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("findings lack %q:\n%s", want, text)
@@ -363,7 +363,7 @@ func TestReport(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"| hc | 2 | 61.4k | 1.4850 ± 0.0635 | -0.0250 ± 0.0635 (noise) |", "base init gpt2", "inside the noise"} {
+	for _, want := range []string{"| hc | 2 | 61.4k | 1.4850 ± 0.0635 | -0.0250 ± 0.0635 (noise) |", "base init neox", "inside the noise"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -413,7 +413,7 @@ func TestReport(t *testing.T) {
 	}
 	want := [][]string{
 		{"variant", "seeds", "tokens", "final val loss ± 95% CI", "Δ vs baseline ± 95% CI"},
-		{"residual", "2", "61.4k", "1.5100 ± 0.1271", "baseline (gpt2)"},
+		{"residual", "2", "61.4k", "1.5100 ± 0.1271", "baseline (neox)"},
 		{"hc", "2", "61.4k", "1.4850 ± 0.0635", "-0.0250 ± 0.0635 (noise)"},
 		{"mhc", "2", "61.4k", "1.4810 ± 0.1398", "-0.0290 ± 0.0127 (significant)"},
 		{"mhc fixed=res", "0 (+1 unfinished)", "—", "—", "—"},

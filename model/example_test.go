@@ -27,12 +27,12 @@ func Example() {
 	}
 	m.Params.ZeroGrad()
 	loss := m.ForwardBackward(in, tg, 2, cfg.Seq, 1) // gradients accumulate into m.Params.Grad
-	fmt.Printf("initial loss ≈ ln 256: %.1f\n", loss)
+	fmt.Printf("initial loss, a little above ln 256 = 5.5: %.1f\n", loss)
 
 	s := &model.Sampler{Temperature: 0, Rng: rand.New(rand.NewPCG(1, 2))}
 	out := s.Generate(m, []int32{'a'}, 3)
 	fmt.Println(len(out), "tokens")
 	// Output:
-	// initial loss ≈ ln 256: 5.5
+	// initial loss, a little above ln 256 = 5.5: 5.7
 	// 4 tokens
 }

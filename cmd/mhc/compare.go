@@ -30,7 +30,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	o := &g.Options
 	conns := fs.String("conns", "residual,hc,mhc", "connection variants, comma-separated: residual, hc, mhc, mhc-lite, each with optional :n=N, :fixed=pre+post+res (Table 1 ablation), :init=I; e.g. mhc:fixed=res")
 	inits := fs.String("inits", hyper.InitUniform, "connection init schemes tried for mhc/mhc-lite variants without :init= (uniform, identity, split)")
-	baseInits := fs.String("base-inits", model.BaseGPT2, "init schemes of the non-connection weights (gpt2, torch, neox), comma-separated")
+	baseInits := fs.String("base-inits", model.DefaultBaseInit, "init schemes of the non-connection weights (neox, gpt2, torch), comma-separated")
 	presets := fs.String("preset", "tiny", "model sizes, comma-separated: tiny, small, base")
 	depths := fs.String("depths", "", "block counts to sweep (n_layers), comma-separated, e.g. 4,8,16 (default: the preset's)")
 	fs.IntVar(&g.D, "d-model", 0, "override the model width")

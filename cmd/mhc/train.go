@@ -69,7 +69,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&f.resBias, "res-bias", 0, "mhc: init H_res bias as res-bias·I (0 = uniform H_res at init, Megatron's choice; ≤ 8)")
 	fs.TextVar(&c.Fixed, "fixed", hyper.Fixed{}, "hold maps fixed (paper Table 1 ablation): comma list of pre (=1/n), post (=1), res (=I)")
 	fs.StringVar(&c.Init, "init", hyper.InitUniform, "mhc/mhc-lite connection init: uniform (b = 0, Megatron), identity (step 0 a plain residual, H_res ≈ I) or split (H_post spread over the streams); see docs/FORMAT.md")
-	fs.StringVar(&c.BaseInit, "base-init", model.BaseGPT2, "init of the non-connection weights: gpt2 (N(0, 0.02), out projections /√(2L)), torch (PyTorch defaults) or neox (small init + wang init); see docs/FORMAT.md")
+	fs.StringVar(&c.BaseInit, "base-init", model.DefaultBaseInit, "init of the non-connection weights: neox (small init + wang init, the default: the strongest in docs/RESULTS.md), gpt2 (N(0, 0.02), out projections /√(2L)) or torch (PyTorch defaults); see docs/FORMAT.md")
 	fs.StringVar(&f.recompute, "recompute", "0", "recompute activations in blocks of N sublayers during backward (mHC paper §4.3.2; less memory, bit-identical gradients, ~1 more forward): N, auto (the paper's L_r*, as mhc plan prints) or 0 (off)")
 	fs.IntVar(&o.Steps, "steps", d.Steps, "optimizer steps")
 	fs.IntVar(&o.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
