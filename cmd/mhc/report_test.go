@@ -66,7 +66,7 @@ func TestReportCommand(t *testing.T) {
 		t.Fatalf("runReport: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{filepath.Join(cmp, "report.html"), "variant", "residual", "mhc", "baseline (gpt2)"} {
+	for _, want := range []string{filepath.Join(cmp, "report.html"), "variant", "residual", "mhc", "baseline (neox)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
