@@ -102,11 +102,6 @@ func (e *Error) Error() string { return "compare: " + e.Msg }
 
 func badf(format string, args ...any) error { return &Error{fmt.Sprintf(format, args...)} }
 
-// variant is one architecture of the grid, before seeds.
-type variant struct {
-	cfg model.Config
-}
-
 // NewPlan validates g and expands it. Errors are *Error.
 func NewPlan(g Grid) (*Plan, error) {
 	if g.Seeds < 1 {
@@ -147,7 +142,7 @@ func NewPlan(g Grid) (*Plan, error) {
 	if err != nil {
 		return nil, &Error{err.Error()}
 	}
-	var vars []variant
+	var vars []model.Config // the grid's architectures, before seeds
 	for _, pn := range g.Presets {
 		p, ok := model.Presets[pn]
 		if !ok {
@@ -168,8 +163,8 @@ func NewPlan(g Grid) (*Plan, error) {
 						return nil, err
 					}
 					for _, v := range vs {
-						v.cfg.Vocab = tok.VocabSize()
-						if err := v.cfg.Validate(); err != nil {
+						v.Vocab = tok.VocabSize()
+						if err := v.Validate(); err != nil {
 							return nil, badf("%s: %v", item, err)
 						}
 						vars = append(vars, v)
@@ -179,10 +174,10 @@ func NewPlan(g Grid) (*Plan, error) {
 		}
 	}
 	// Drop repeated variants (e.g. residual under several inits).
-	var uniq []variant
+	var uniq []model.Config
 	seen := map[string]bool{}
 	for _, v := range vars {
-		b, _ := json.Marshal(v.cfg)
+		b, _ := json.Marshal(v)
 		if !seen[string(b)] {
 			seen[string(b)] = true
 			uniq = append(uniq, v)
@@ -191,11 +186,7 @@ func NewPlan(g Grid) (*Plan, error) {
 	if err := g.Options.Validate(); err != nil {
 		return nil, &Error{err.Error()}
 	}
-	cfgs := make([]model.Config, len(uniq))
-	for i, v := range uniq {
-		cfgs[i] = v.cfg
-	}
-	labels := Labels(cfgs)
+	labels := Labels(uniq)
 	names := map[string]bool{}
 	plan := &Plan{Version: planVersion, Grid: g}
 	for s := 1; s <= g.Seeds; s++ {
@@ -205,7 +196,7 @@ func NewPlan(g Grid) (*Plan, error) {
 				return nil, badf("two variants are both labelled %q", labels[i])
 			}
 			names[name] = true
-			plan.Runs = append(plan.Runs, RunPlan{Name: name, Variant: labels[i], Seed: uint64(s), Config: v.cfg})
+			plan.Runs = append(plan.Runs, RunPlan{Name: name, Variant: labels[i], Seed: uint64(s), Config: v})
 		}
 	}
 	return plan, nil
@@ -213,7 +204,7 @@ func NewPlan(g Grid) (*Plan, error) {
 
 // expand turns one Conns item into its variants for preset config base,
 // depth L (0: the preset's) and base init bi.
-func expand(item string, base model.Config, g Grid, L int, bi string) ([]variant, error) {
+func expand(item string, base model.Config, g Grid, L int, bi string) ([]model.Config, error) {
 	parts := strings.Split(item, ":")
 	kind, err := hyper.ParseKind(parts[0])
 	if err != nil {
@@ -266,19 +257,19 @@ func expand(item string, base model.Config, g Grid, L int, bi string) ([]variant
 		if len(inits) > 0 && inits[0] != hyper.InitUniform {
 			return nil, badf("connection %q: only mhc and mhc-lite have connection init schemes", item)
 		}
-		return []variant{{cfg}}, nil
+		return []model.Config{cfg}, nil
 	}
 	if inits == nil {
 		inits = g.Inits
 	}
-	var vs []variant
+	var vs []model.Config
 	for _, in := range inits {
 		c := cfg
 		c.Init = in
 		if in == hyper.InitUniform {
 			c.Init = ""
 		}
-		vs = append(vs, variant{c})
+		vs = append(vs, c)
 	}
 	return vs, nil
 }
