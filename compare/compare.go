@@ -457,6 +457,10 @@ func runOne(ctx context.Context, dir string, plan *Plan, i int, rp RunPlan, hook
 		}
 		err := run.Train(ctx, th)
 		peak = peakRSS()
+		if errors.Is(err, train.ErrDiverged) {
+			run.Close()
+			return finish(rdir, plan, rp, Result{Diverged: err.Error(), PeakRSS: peak, Params: run.Model().NumParams()})
+		}
 		if err != nil {
 			run.Close()
 			return Result{}, fmt.Errorf("compare: run %s: %w", rp.Name, err)
@@ -484,17 +488,20 @@ func runOne(ctx context.Context, dir string, plan *Plan, i int, rp RunPlan, hook
 	T, B := net.Cfg.Seq, net.MaxBatch()
 	inputs, targets := make([]int32, B*T), make([]int32, B*T)
 	valLoss := train.Evaluate(net, val, offs, inputs, targets)
+	return finish(rdir, plan, rp, Result{ValLoss: valLoss, ValTokens: int64(len(offs) * T), PeakRSS: peak, Params: net.NumParams()})
+}
 
+// finish completes res (measured: ValLoss, ValTokens, PeakRSS, Params, or
+// Diverged) from the plan and the run's metrics and writes result.json.
+func finish(rdir string, plan *Plan, rp RunPlan, res Result) (Result, error) {
 	log, err := train.ReadMetrics(rdir)
 	if err != nil {
 		return Result{}, fmt.Errorf("compare: run %s: %w", rp.Name, err)
 	}
-	res := Result{Variant: rp.Variant, Seed: rp.Seed, Steps: plan.Grid.Options.Steps,
-		ValLoss: valLoss, ValTokens: int64(len(offs) * T), PeakRSS: peak,
-		EstMemory: train.EstimateMemory(rp.Config, plan.Grid.Options.Batch, true).Total(),
-		Params:    net.NumParams(),
-		Conn:      string(rp.Config.Kind), Streams: rp.Config.Streams, Fixed: rp.Config.Fixed.String(),
-		Init: rp.Config.InitScheme(), BaseInit: rp.Config.BaseInit, D: rp.Config.D, Layers: rp.Config.Layers}
+	res.Variant, res.Seed, res.Steps = rp.Variant, rp.Seed, plan.Grid.Options.Steps
+	res.EstMemory = train.EstimateMemory(rp.Config, plan.Grid.Options.Batch, true).Total()
+	res.Conn, res.Streams, res.Fixed = string(rp.Config.Kind), rp.Config.Streams, rp.Config.Fixed.String()
+	res.Init, res.BaseInit, res.D, res.Layers = rp.Config.InitScheme(), rp.Config.BaseInit, rp.Config.D, rp.Config.Layers
 	if res.BaseInit == "" {
 		res.BaseInit = model.BaseGPT2
 	}

@@ -157,3 +157,38 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		t.Errorf("result measurements: %+v", want[1])
 	}
 }
+
+// A run that diverges is a result, not the end of the compare: it is kept
+// with its reason, the other runs go on, and the report names it.
+func TestDivergedRunIsAResult(t *testing.T) {
+	g := smallGrid("residual")
+	g.Seeds, g.Options.LR, g.Options.Clip, g.Options.Warmup, g.Options.MaxBadSteps = 1, 1e30, 0, 0, 0
+	g.Options.CkptEvery = 1 // step 1 is saved; the step-1 update makes step 2's loss non-finite
+	plan, err := NewPlan(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res, err := Train(context.Background(), dir, plan, Hooks{})
+	if err != nil {
+		t.Fatalf("a diverged run stopped the compare: %v", err)
+	}
+	if !strings.Contains(res[0].Diverged, "diverged") || res[0].ValLoss != 0 {
+		t.Fatalf("result %+v, want a diverged run without a final loss", res[0])
+	}
+	again, err := Train(context.Background(), dir, plan, Hooks{})
+	if err != nil || again[0].Diverged != res[0].Diverged {
+		t.Fatalf("rerun: %v, %+v: the diverged run should be kept", err, again[0])
+	}
+	set, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Report(t.TempDir(), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(sum.Notes, "\n"); !strings.Contains(notes, "residual-s1 (residual, seed 1) diverged") {
+		t.Errorf("report notes %q do not name the diverged run", notes)
+	}
+}

@@ -35,7 +35,7 @@ type Run struct {
 }
 
 // Finished reports whether the run has a result.json.
-func (r *Run) Finished() bool { return r.Result != nil }
+func (r *Run) Finished() bool { return r.Result != nil && r.Result.Diverged == "" }
 
 // Variant is a group of runs that differ only in their seed.
 type Variant struct {
@@ -175,6 +175,10 @@ func loadRun(dir, name string, lenient bool) (r *Run, skip string, err error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		if lenient && r.Result == nil {
 			return nil, fmt.Sprintf("%s: skipped: no %s yet (no checkpoint saved)", name, train.ConfigFile), nil
+		}
+		if lenient && r.Result.Diverged != "" {
+			return nil, fmt.Sprintf("%s (%s, seed %d): %s before its first checkpoint; no curves to show",
+				name, r.Result.Variant, r.Result.Seed, r.Result.Diverged), nil
 		}
 		return nil, "", fmt.Errorf("compare: %s: no %s (not a run directory, or nothing saved yet)", name, train.ConfigFile)
 	} else if err != nil {
@@ -515,6 +519,11 @@ func Report(outDir string, set *Set) (*Summary, error) {
 	sum := &Summary{Out: outDir, Rows: set.rows()}
 	sum.Notes = append(sum.Notes, set.Notes...)
 	for _, r := range set.Runs {
+		if r.Result != nil && r.Result.Diverged != "" {
+			sum.Notes = append(sum.Notes, fmt.Sprintf("%s (%s, seed %d) diverged (%s): its curves are shown, it has no final loss",
+				r.Name, r.Variant.Label, r.Seed, r.Result.Diverged))
+			continue
+		}
 		if !r.Finished() {
 			last := r.Log.Steps[len(r.Log.Steps)-1]
 			sum.Notes = append(sum.Notes, fmt.Sprintf("%s (%s, seed %d) is unfinished (no %s; step %d, %s tokens): its curves are shown, its numbers are not in the table",

@@ -27,6 +27,12 @@ type Result struct {
 	ValLoss   float64 `json:"val_loss"`
 	ValTokens int64   `json:"val_tokens"` // tokens scored for ValLoss
 
+	// Diverged, if set, is why training stopped early: too many steps
+	// with a non-finite loss or gradient (train.ErrDiverged). Such a run
+	// is done — a compare does not retry it — but has no final loss
+	// (ValLoss 0): the report shows its curves and names it.
+	Diverged string `json:"diverged,omitempty"`
+
 	TrainSeconds float64 `json:"train_seconds"` // wall time in training steps (evaluations and saves excluded)
 	TokPerSec    float64 `json:"tok_per_s"`     // median per-step throughput over the run's steps
 	PeakRSS      int64   `json:"peak_rss"`      // peak resident memory of the run in bytes (VmHWM after a reset); 0 if unknown

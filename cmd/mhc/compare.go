@@ -105,6 +105,10 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		},
 		OnDone: func(i int, res compare.Result) {
 			eta.finish(i)
+			if res.Diverged != "" {
+				fmt.Fprintf(stderr, "    %s seed %d: %s; kept as a result, the compare goes on\n", res.Variant, res.Seed, res.Diverged)
+				return
+			}
 			fmt.Fprintf(stderr, "    %s seed %d: val loss %.4f over %d tokens, %.0f tok/s, %.0fs training\n",
 				res.Variant, res.Seed, res.ValLoss, res.ValTokens, res.TokPerSec, res.TrainSeconds)
 		},
