@@ -27,10 +27,12 @@ var avx2Kernel = gemmKernel{
 // through a Go micro-kernel (TestGEMMDriverBlocking), so machines without
 // AVX-512 cover its packing; TestGEMMReference runs the assembly where
 // AVX-512F is present, and the self-check (selfcheck.go) compares it with the
-// generic kernel before the avx512 path is used.
+// generic kernel before the avx512 path is used. Like the AVX2 kernel it
+// has a row-A twin for full tiles of a non-transposed A (gemmCtx.rowA),
+// checked bit for bit against the packed kernel by TestGEMMRowAKernels.
 var avx512Kernel = gemmKernel{
 	name: pathAVX512, mr: 12, nr: 32, kc: 192, mc: 192, nc: 4064,
-	fn: sgemmKernelAVX512, peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,
+	fn: sgemmKernelAVX512, fnRowA: sgemmKernelAVX512RowA, peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,
 }
 
 // panelCopy: for r < rows, q < npanels, copy w floats from src[r*lds+q*w]
@@ -44,3 +46,9 @@ func panelCopy(dst, src *float32, rows, lds, w, npanels, ps int)
 //
 //go:noescape
 func sgemmKernelAVX2RowA(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)
+
+// sgemmKernelAVX512RowA is sgemmKernelAVX512 reading A unpacked from
+// row-major storage (element (r, p) at a[r*lda+p]); see rowAKernelFunc.
+//
+//go:noescape
+func sgemmKernelAVX512RowA(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)

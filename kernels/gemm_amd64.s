@@ -455,3 +455,102 @@ z_mode2:
 	Z_ALL(Z_ST2)
 	VZEROUPPER
 	RET
+
+// func sgemmKernelAVX512RowA(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)
+// Same as sgemmKernelAVX512 but A is read unpacked from row-major storage:
+// element (r, p) at a[r*lda+p]. Frame adds lda+56.
+// Rows 0-5 are read from SI and rows 6-11 from BX = SI + 6*lda*4, each as
+// (base), (base)(R10*1), (base)(R10*2), (base)(R11*1), (base)(R10*4),
+// (base)(R12*1) with R10 = lda*4, R11 = 3*R10, R12 = 5*R10.
+
+#define Z_ROW_R(mem, bc, r0, r1) \
+	VBROADCASTSS mem, bc;     \
+	VFMADD231PS  Z24, bc, r0; \
+	VFMADD231PS  Z25, bc, r1
+
+#define AVX512_STEP_R(aoff, boff) \
+	VMOVUPS boff(DI), Z24;                           \
+	VMOVUPS boff+64(DI), Z25;                        \
+	Z_ROW_R(aoff(SI), Z26, Z0, Z1);                  \
+	Z_ROW_R(aoff(SI)(R10*1), Z27, Z2, Z3);           \
+	Z_ROW_R(aoff(SI)(R10*2), Z26, Z4, Z5);           \
+	Z_ROW_R(aoff(SI)(R11*1), Z27, Z6, Z7);           \
+	Z_ROW_R(aoff(SI)(R10*4), Z26, Z8, Z9);           \
+	Z_ROW_R(aoff(SI)(R12*1), Z27, Z10, Z11);         \
+	Z_ROW_R(aoff(BX), Z26, Z12, Z13);                \
+	Z_ROW_R(aoff(BX)(R10*1), Z27, Z14, Z15);         \
+	Z_ROW_R(aoff(BX)(R10*2), Z26, Z16, Z17);         \
+	Z_ROW_R(aoff(BX)(R11*1), Z27, Z18, Z19);         \
+	Z_ROW_R(aoff(BX)(R10*4), Z26, Z20, Z21);         \
+	Z_ROW_R(aoff(BX)(R12*1), Z27, Z22, Z23)
+
+TEXT ·sgemmKernelAVX512RowA(SB), NOSPLIT, $0-64
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), R8
+	MOVQ ldc+32(FP), R9
+	SHLQ $2, R9
+	PF_C12
+	MOVQ lda+56(FP), R10
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	LEAQ (R10)(R10*4), R12
+	LEAQ (SI)(R11*2), BX
+
+	Z_ALL(Z_ZERO2)
+
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ   zr_tail
+
+zr_loop4:
+	PREFETCHT0 1024(DI)
+	AVX512_STEP_R(0, 0)
+	PREFETCHT0 1088(DI)
+	AVX512_STEP_R(4, 128)
+	PREFETCHT0 1152(DI)
+	AVX512_STEP_R(8, 256)
+	PREFETCHT0 1216(DI)
+	AVX512_STEP_R(12, 384)
+	ADDQ $16, SI
+	ADDQ $16, BX
+	ADDQ $512, DI
+	DECQ DX
+	JNZ  zr_loop4
+
+zr_tail:
+	ANDQ $3, CX
+	JZ   zr_done
+
+zr_loop1:
+	AVX512_STEP_R(0, 0)
+	ADDQ $4, SI
+	ADDQ $4, BX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  zr_loop1
+
+zr_done:
+	VBROADCASTSS alpha+40(FP), Z26
+	Z_ALL(Z_MUL2)
+
+	MOVQ mode+48(FP), AX
+	CMPQ AX, $1
+	JEQ  zr_mode1
+	JGT  zr_mode2
+
+	Z_ALL(Z_ST0)
+	VZEROUPPER
+	RET
+
+zr_mode1:
+	Z_ALL(Z_ST1)
+	VZEROUPPER
+	RET
+
+zr_mode2:
+	VBROADCASTSS beta+44(FP), Z27
+	Z_ALL(Z_ST2)
+	VZEROUPPER
+	RET

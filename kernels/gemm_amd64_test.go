@@ -1,9 +1,12 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/cpu"
 )
 
 // goMicroKernel returns a pure-Go kernelFunc for an mr×nr tile, used to run
@@ -49,6 +52,53 @@ func TestGEMMDriverBlocking(t *testing.T) {
 			for _, sh := range []gemmCase{{1, 1, 1, 0}, {13, 33, 7, 0}, {37, 65, 200, 0}, {200, 31, 400, 0}, {25, 4100, 3, 0}} {
 				for tr := range 4 {
 					checkGEMMCase(t, rng, sh, tr&1 != 0, tr&2 != 0, []float32{-0.5}, []float32{0, 0.3})
+				}
+			}
+		})
+	}
+}
+
+// TestGEMMRowAKernels checks each row-A micro-kernel (AVX2 6×16, AVX-512
+// 12×32) directly against its packed twin on odd kc (every loop tail), odd
+// lda and every store mode: both do the same FMAs in the same order, so the
+// tiles must match bit for bit, and nothing outside the tile may change.
+func TestGEMMRowAKernels(t *testing.T) {
+	for _, tc := range []struct {
+		k  *gemmKernel
+		ok bool
+	}{
+		{&avx2Kernel, cpu.X86.HasAVX2 && cpu.X86.HasFMA},
+		{&avx512Kernel, cpu.X86.HasAVX512F},
+	} {
+		k := tc.k
+		t.Run(k.name, func(t *testing.T) {
+			if !tc.ok {
+				t.Skipf("the CPU lacks %s", k.name)
+			}
+			if k.fnRowA == nil {
+				t.Fatalf("%s has no row-A kernel", k.name)
+			}
+			mr, nr := k.mr, k.nr
+			rng := rand.New(rand.NewPCG(7, 8))
+			for _, kc := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 65, k.kc - 1, k.kc} {
+				for _, lda := range []int{kc, kc + 1, kc + 13} {
+					a := randMatrix(rng, mr, kc, lda, float32(math.NaN()))
+					ap := make([]float32, mr*kc)
+					packTransposed(ap, a, lda, 0, mr, 0, kc, mr)
+					b := randMatrix(rng, kc, nr, nr, 0)
+					const ldc = 37 + 32
+					c0 := randMatrix(rng, mr+1, ldc, ldc, 0)
+					for mode := range 3 {
+						want := append([]float32(nil), c0...)
+						got := append([]float32(nil), c0...)
+						k.fn(kc, &ap[0], &b[0], &want[ldc+3], ldc, -0.75, 0.5, mode)
+						k.fnRowA(kc, &a[0], &b[0], &got[ldc+3], ldc, -0.75, 0.5, mode, lda)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("kc=%d lda=%d mode=%d: C[%d] = %v, packed kernel gives %v", kc, lda, mode, i, got[i], want[i])
+							}
+						}
+					}
 				}
 			}
 		})

@@ -10,8 +10,8 @@ import (
 )
 
 // gemmCase is one problem of the reference tests; lda, if set, overrides
-// the default leading dimension of A (a multiple of 1024 makes the AVX2
-// path pack a non-transposed A instead of reading it in place).
+// the default leading dimension of A (a multiple of 1024 makes the AVX2 and
+// AVX-512 paths pack a non-transposed A instead of reading it in place).
 type gemmCase struct{ m, n, k, lda int }
 
 // gemmShapes covers degenerate sizes, ragged edges of every tile size
