@@ -126,31 +126,5 @@ func TestAttentionGradientsLong(t *testing.T) {
 		dprobs: make([]float32, dprobsSize(cfg, B)), dnorm: make([]float32, N*C)}
 	cos, sin := ropeTables(cfg)
 	a := newAttention(s, "a", cfg, B, sc, cos, sin)
-	s.Build()
-	s.Initialize(3)
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, p := range s.Tensors {
-		for i := range p.Data {
-			p.Data[i] += 0.3 * float32(rng.NormFloat64())
-		}
-	}
-	u, w, y := make([]float32, N*C), make([]float32, N*C), make([]float32, N*C)
-	for i := range u {
-		u[i], w[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
-	}
-	f := func() float64 {
-		a.forward(u, y, B, cfg.Seq)
-		var s float64
-		for i := range y {
-			s += float64(w[i]) * float64(y[i])
-		}
-		return s
-	}
-	f()
-	du := make([]float32, N*C)
-	a.backward(u, w, du)
-	checkDirectional(t, "attention input", f, u, du, rng)
-	for _, p := range s.Tensors {
-		checkDirectional(t, "attention "+p.Name, f, p.Data, append([]float32(nil), p.Grad...), rng)
-	}
+	checkSublayerGradients(t, "attention", a, s, B, cfg.Seq, C, 0.3)
 }

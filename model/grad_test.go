@@ -102,33 +102,42 @@ func TestSublayerGradients(t *testing.T) {
 		} else {
 			sub = newMLP(s, "m", cfg, B, sc)
 		}
-		s.Build()
-		s.Initialize(3)
-		rng := rand.New(rand.NewPCG(5, 6))
-		for _, p := range s.Tensors { // non-trivial norm weights
-			for i := range p.Data {
-				p.Data[i] += 0.1 * float32(rng.NormFloat64())
-			}
+		checkSublayerGradients(t, kind, sub, s, B, cfg.Seq, C, 0.1)
+	}
+}
+
+// checkSublayerGradients builds and initialises s, moves every parameter by
+// scale·N(0, 1) (non-trivial norm weights), and checks the input and
+// parameter gradients of sub on f = Σ w ⊙ sub(u) by finite differences.
+func checkSublayerGradients(t *testing.T, name string, sub sublayer, s *param.Store, B, T, C int, scale float32) {
+	t.Helper()
+	N := B * T
+	s.Build()
+	s.Initialize(3)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, p := range s.Tensors {
+		for i := range p.Data {
+			p.Data[i] += scale * float32(rng.NormFloat64())
 		}
-		u, w, y := make([]float32, N*C), make([]float32, N*C), make([]float32, N*C)
-		for i := range u {
-			u[i], w[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	u, w, y := make([]float32, N*C), make([]float32, N*C), make([]float32, N*C)
+	for i := range u {
+		u[i], w[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	f := func() float64 {
+		sub.forward(u, y, B, T)
+		var s float64
+		for i := range y {
+			s += float64(w[i]) * float64(y[i])
 		}
-		f := func() float64 {
-			sub.forward(u, y, B, cfg.Seq)
-			var s float64
-			for i := range y {
-				s += float64(w[i]) * float64(y[i])
-			}
-			return s
-		}
-		f()
-		du := make([]float32, N*C)
-		sub.backward(u, w, du)
-		checkDirectional(t, kind+" input", f, u, du, rng)
-		for _, p := range s.Tensors {
-			checkDirectional(t, kind+" "+p.Name, f, p.Data, append([]float32(nil), p.Grad...), rng)
-		}
+		return s
+	}
+	f()
+	du := make([]float32, N*C)
+	sub.backward(u, w, du)
+	checkDirectional(t, name+" input", f, u, du, rng)
+	for _, p := range s.Tensors {
+		checkDirectional(t, name+" "+p.Name, f, p.Data, append([]float32(nil), p.Grad...), rng)
 	}
 }
 
