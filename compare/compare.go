@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,6 +35,7 @@ import (
 	"github.com/mhc-go/mhc/data"
 	"github.com/mhc-go/mhc/hyper"
 	"github.com/mhc-go/mhc/model"
+	"github.com/mhc-go/mhc/safetensors"
 	"github.com/mhc-go/mhc/train"
 )
 
@@ -529,13 +531,14 @@ func finish(rdir string, plan *Plan, rp RunPlan, res Result) (Result, error) {
 	return res, nil
 }
 
-// writeAtomic writes path through a temporary file and a rename.
+// writeAtomic writes b to path through safetensors.WriteAtomic (a synced
+// temporary file and a rename), so a crash leaves the old file or the new.
 func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("compare: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	err := safetensors.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
 	return nil
