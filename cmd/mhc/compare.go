@@ -38,17 +38,8 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&g.Data, "data", data.DefaultCorpus, "corpus: gostd, english (mhc data fetch english), a file or a directory")
 	fs.StringVar(&g.Tokenizer, "tokenizer", "byte", "byte or gpt2")
 	fs.IntVar(&g.ValWindows, "val-windows", 0, "validation windows of the final evaluation (0 = the whole validation split)")
-	fs.IntVar(&o.Steps, "steps", d.Steps, "optimizer steps per run")
-	fs.IntVar(&o.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
-	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per step")
-	fs.Float64Var(&o.LR, "lr", d.LR, "peak learning rate")
-	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "linear warmup steps")
-	fs.TextVar(&o.Schedule, "schedule", d.Schedule, "decay after warmup: step, cosine or constant")
-	fs.Float64Var(&o.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay (matrices only)")
-	fs.Float64Var(&o.Clip, "clip", d.Clip, "global gradient-norm clip (0 = off)")
+	optionFlags(fs, o, d) // every run's options; the seeds come from --seeds
 	fs.IntVar(&o.EvalEvery, "eval-every", 50, "validate every N steps (the validation curve)")
-	fs.IntVar(&o.EvalWindows, "eval-windows", d.EvalWindows, "validation windows per periodic evaluation")
-	fs.IntVar(&o.GainsEvery, "gains-every", d.GainsEvery, "probe the Amax gains every N steps (hc/mhc)")
 	fs.IntVar(&o.CkptEvery, "ckpt-every", 100, "checkpoint every N steps (a killed compare resumes from there)")
 	out := fs.String("out", "", "compare directory (required): runs, results and the report")
 	noProgress := fs.Bool("no-progress", false, "plain progress lines instead of a progress bar")
@@ -58,7 +49,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return bad("--out: the compare directory is required (rerun with the same --out to resume)")
 	}
-	o.Beta1, o.Beta2, o.Eps, o.MaxBadSteps = d.Beta1, d.Beta2, d.Eps, d.MaxBadSteps
+	o.Eps = d.Eps
 	g.Conns, g.Inits, g.BaseInits, g.Presets = splitList(*conns), splitList(*inits), splitList(*baseInits), splitList(*presets)
 	for _, s := range splitList(*depths) {
 		L, err := strconv.Atoi(s)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -71,26 +72,14 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.Init, "init", hyper.InitUniform, "mhc/mhc-lite connection init: uniform (b = 0, Megatron), identity (step 0 a plain residual, H_res ≈ I) or split (H_post spread over the streams); see docs/FORMAT.md")
 	fs.StringVar(&c.BaseInit, "base-init", model.DefaultBaseInit, "init of the non-connection weights: neox (small init + wang init, the default: the strongest in docs/RESULTS.md), gpt2 (N(0, 0.02), out projections /√(2L)) or torch (PyTorch defaults); see docs/FORMAT.md")
 	fs.StringVar(&f.recompute, "recompute", "0", "recompute activations in blocks of N sublayers during backward (mHC paper §4.3.2; less memory, bit-identical gradients, ~1 more forward): N, auto (the paper's L_r*, as mhc plan prints) or 0 (off)")
-	fs.IntVar(&o.Steps, "steps", d.Steps, "optimizer steps")
-	fs.IntVar(&o.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
-	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
-	fs.Float64Var(&o.LR, "lr", d.LR, "peak learning rate")
-	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "linear warmup steps")
-	fs.TextVar(&o.Schedule, "schedule", d.Schedule, "decay after warmup: step (mHC paper: ×0.316 at 80%, ×0.1 at 90%), cosine or constant")
-	fs.Float64Var(&o.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay (matrices only)")
-	fs.Float64Var(&o.Beta1, "beta1", d.Beta1, "AdamW β1")
-	fs.Float64Var(&o.Beta2, "beta2", d.Beta2, "AdamW β2")
-	fs.Float64Var(&o.Clip, "clip", d.Clip, "global gradient-norm clip (0 = off)")
+	optionFlags(fs, o, d)
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "seed for initialisation and data order")
 	fs.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery, "validate every N steps (0 = never)")
-	fs.IntVar(&o.EvalWindows, "eval-windows", d.EvalWindows, "validation windows per evaluation")
 	fs.IntVar(&o.CkptEvery, "ckpt-every", d.CkptEvery, "checkpoint every N steps (and always at the end)")
-	fs.IntVar(&o.GainsEvery, "gains-every", d.GainsEvery, "measure the Amax gains of H_res on a fixed probe batch every N steps (hc/mhc; 0 = never)")
 	fs.IntVar(&f.sampleTokens, "sample-tokens", 240, "tokens to sample at the end (0 = none)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "plain log lines instead of a progress bar (automatic when stderr is not a terminal)")
 	fs.StringVar(&f.dist, "dist", "auto", "data-parallel training: mpi (one process per rank, under mpirun), none, or auto (mpi when mpirun started more than one rank)")
 	fs.DurationVar(&f.distTimeout, "dist-timeout", 5*time.Minute, "with --dist mpi: abort the job when a collective takes longer (a rank died or hangs)")
-	fs.IntVar(&o.MaxBadSteps, "max-bad-steps", d.MaxBadSteps, "consecutive steps with a non-finite loss or gradient to skip (no update) before stopping")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
@@ -227,6 +216,24 @@ func (f *trainFlags) openGroup() (*dist.MPI, error) {
 		return nil, badErr(err)
 	}
 	return g, nil
+}
+
+// optionFlags binds the optimisation flags that train and compare share to
+// o, with d's defaults (batch 0: the preset's).
+func optionFlags(fs *flag.FlagSet, o *train.Options, d train.Options) {
+	fs.IntVar(&o.Steps, "steps", d.Steps, "optimizer steps")
+	fs.IntVar(&o.Batch, "batch", 0, "sequences per micro-batch (default: the preset's)")
+	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
+	fs.Float64Var(&o.LR, "lr", d.LR, "peak learning rate")
+	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "linear warmup steps")
+	fs.TextVar(&o.Schedule, "schedule", d.Schedule, "decay after warmup: step (mHC paper: ×0.316 at 80%, ×0.1 at 90%), cosine or constant")
+	fs.Float64Var(&o.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay (matrices only)")
+	fs.Float64Var(&o.Beta1, "beta1", d.Beta1, "AdamW β1")
+	fs.Float64Var(&o.Beta2, "beta2", d.Beta2, "AdamW β2")
+	fs.Float64Var(&o.Clip, "clip", d.Clip, "global gradient-norm clip (0 = off)")
+	fs.IntVar(&o.EvalWindows, "eval-windows", d.EvalWindows, "validation windows per evaluation")
+	fs.IntVar(&o.GainsEvery, "gains-every", d.GainsEvery, "measure the Amax gains of H_res on a fixed probe batch every N steps (hc/mhc; 0 = never)")
+	fs.IntVar(&o.MaxBadSteps, "max-bad-steps", d.MaxBadSteps, "consecutive steps with a non-finite loss or gradient to skip (no update) before stopping")
 }
 
 // apply fills the spec's architecture from preset p and the overrides.
