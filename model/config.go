@@ -37,13 +37,23 @@ type Config struct {
 	// "neox" (DefaultBaseInit); see BaseInits. config.json omits it when
 	// empty.
 	BaseInit string `json:"base_init,omitempty"`
-	// Recompute is the activation-recomputation block (mHC paper §4.3.2),
-	// in sublayers: 0 keeps every sublayer's activations for the backward
-	// pass; R > 0 keeps the residual state only every R sublayers and
-	// recomputes one block's forward at a time during the backward pass,
-	// with bit-identical gradients. It changes memory and time, not the
-	// architecture; config.json omits it when 0.
+	// Recompute is the recomputation block (mHC paper §4.3.2), in
+	// sublayers: 0 keeps every residual state for the backward pass; R > 0
+	// keeps the residual state only every R sublayers and rebuilds the
+	// states inside one block at a time during the backward pass, with
+	// bit-identical gradients. RecomputeScope says what else is rebuilt.
+	// It changes memory and time, not the architecture; config.json omits
+	// it when 0.
 	Recompute int `json:"recompute,omitempty"`
+	// RecomputeScope is what a block recomputes (with Recompute > 0):
+	// "streams" (RecomputeStreams, the paper's: only the residual states,
+	// by re-running the connections' write-out from the block's first
+	// state, the stored sublayer outputs and the stored coefficients; the
+	// sublayers' own activations are kept) or "all" (RecomputeAll: the
+	// states and every sublayer's activations, by re-running the block's
+	// forward; less memory, about one more forward of time). "" means
+	// "all", what config.json files written before the field meant.
+	RecomputeScope string `json:"recompute_scope,omitempty"`
 
 	hyper.Config // the residual connection: Kind, Streams, Contract, Sinkhorn options, Fixed
 }
@@ -126,6 +136,8 @@ func (c Config) Validate() error {
 		return bad("base_init", "%q: want gpt2, torch or neox", c.BaseInit)
 	case c.Recompute < 0:
 		return bad("recompute", "%d: must be 0 (off) or a block of at least 1 sublayer", c.Recompute)
+	case c.RecomputeScope != "" && c.RecomputeScope != RecomputeStreams && c.RecomputeScope != RecomputeAll:
+		return bad("recompute_scope", "%q: want streams or all", c.RecomputeScope)
 	}
 	return c.Config.Validate()
 }
@@ -220,4 +232,17 @@ func (c Config) headInit() param.Init {
 		return param.Uniform(float32(1 / math.Sqrt(float64(c.D))))
 	}
 	return c.matrixInit(c.D, false)
+}
+
+// The recomputation scopes (Config.RecomputeScope).
+const (
+	RecomputeStreams = "streams"
+	RecomputeAll     = "all"
+)
+
+// RecomputesAll reports whether a block's recomputation re-runs its
+// sublayers (scope "all" or its "" default) rather than only the
+// connections' write-out; false without recomputation.
+func (c Config) RecomputesAll() bool {
+	return c.Recompute > 0 && c.RecomputeScope != RecomputeStreams
 }

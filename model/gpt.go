@@ -41,10 +41,10 @@ type Model struct {
 	// 2L+1; with recomputation blocks of rc sublayers (see x) the nb+1 block
 	// boundaries xs[0…nb] followed by the rc−1 states inside one block.
 	xs     [][]float32
-	us, ys [][]float32 // sublayer inputs and outputs, (N, C): 2L, or rc (one block)
-	// recomputation (Cfg.Recompute): rc sublayers per block (0: off), nb
-	// blocks; the sublayers of a block share attnActs and mlpActs sets,
-	// sublayer l using set setOf[l] of its kind.
+	us, ys [][]float32 // sublayer inputs and outputs, (N, C): 2L, or rc (one block, scope "all")
+	// recomputation (Cfg.Recompute, recompute.go): rc sublayers per block
+	// (0: off), nb blocks; with scope "all" the sublayers of a block share
+	// attnActs and mlpActs sets, sublayer l using set setOf[l] of its kind.
 	rc, nb   int
 	attnSets []*attnActs
 	mlpSets  []*mlpActs
@@ -95,7 +95,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.rc > 0 {
+		if m.shared() {
 			a := newAttentionShared(s, p, cfg, maxB, &m.sc, cos, sin)
 			a.qkvBuf = make([]float32, cfg.Seq*3*C) // one sequence, for the Decoder
 			m.subs = append(m.subs, a)
@@ -106,7 +106,7 @@ func New(cfg Config, maxB int) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.rc > 0 {
+		if m.shared() {
 			m.subs = append(m.subs, newMLPShared(s, p, cfg, maxB, &m.sc))
 		} else {
 			m.subs = append(m.subs, newMLP(s, p, cfg, maxB, &m.sc))
@@ -129,7 +129,10 @@ func New(cfg Config, maxB int) (*Model, error) {
 	m.emb = make([]float32, N*C)
 	states, perBlock := 2*cfg.Layers+1, 2*cfg.Layers
 	if m.rc > 0 {
-		states, perBlock = m.nb+1+m.rc-1, m.rc
+		states = m.nb + 1 + m.rc - 1
+	}
+	if m.shared() {
+		perBlock = m.rc
 		for i := range m.attnSets {
 			m.attnSets[i] = newAttnActs(cfg, maxB)
 		}
@@ -271,10 +274,8 @@ func (m *Model) ForwardBackward(inputs, targets []int32, B, T int, lossScale flo
 	L, R := len(m.subs), m.blockLen()
 	for s := (L - 1) / R * R; s >= 0; s -= R {
 		e := min(s+R, L)
-		if e < L { // the last block's activations are the forward's own
-			for l := s; l < e; l++ {
-				m.sublayerForward(l)
-			}
+		if e < L { // the last block's states are the forward's own
+			m.rebuild(s, e)
 		}
 		for l := e - 1; l >= s; l-- {
 			m.bind(l)

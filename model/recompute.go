@@ -1,23 +1,31 @@
 package model
 
-// Recomputation (mHC paper §4.3.2; Config.Recompute). The 2L sublayers are
-// cut into nb = ⌈2L/rc⌉ blocks of rc consecutive sublayers. The forward pass
-// keeps the residual state only at block boundaries (xs[0…nb], the last one
-// the top state x_2L); the states inside a block, the sublayer inputs and
-// outputs and the sublayers' activations (attention: normed, qkv, probs,
-// att; MLP: normed, gate_up, act) live in one block's worth of buffers that
-// every block reuses. The backward pass walks the blocks from the top: it
-// re-runs a block's forward (connections and sublayers) from its boundary
-// state, which rebuilds exactly the same activations (every kernel is
-// deterministic), then back-propagates through it. The top block needs no
-// recomputation: its activations are still those of the forward pass. The
-// gradients are therefore bit-identical to those without recomputation, at
-// the price of one more forward of all but the top block.
+// Recomputation (mHC paper §4.3.2; Config.Recompute, Config.RecomputeScope).
+// The 2L sublayers are cut into nb = ⌈2L/rc⌉ blocks of rc consecutive
+// sublayers. The forward pass keeps the residual state only at block
+// boundaries (xs[0…nb], the last one the top state x_2L); the states inside
+// a block live in rc−1 buffers that every block reuses. The backward pass
+// walks the blocks from the top and rebuilds a block's inner states from its
+// boundary state before back-propagating through it; the top block needs no
+// rebuilding (its states are still those of the forward pass). Every kernel
+// is deterministic, so the rebuilt states and the gradients are
+// bit-identical to those without recomputation.
+//
+// Scope "streams" (the paper's Table 3) keeps every sublayer's input u,
+// output y and activations, and the connections' coefficients; rebuilding
+// a block re-runs only the write-outs x_{l+1} = Post_l(x_l, y_l), a pass
+// over the n·C state per sublayer with no sublayer work. The n−1 extra
+// streams then cost n·C per block instead of n·C per sublayer.
+//
+// Scope "all" also shares the sublayer inputs, outputs and activations
+// (attention: normed, qkv, probs, att; MLP: normed, gate_up, act) among the
+// blocks: one block's worth of buffers. Rebuilding a block re-runs its whole
+// forward (connections and sublayers): about one more forward of time.
 
-// planRecompute sets rc and nb from Cfg.Recompute and sizes the shared
-// activation sets: sublayer l uses set setOf[l] of its kind (attention at
-// even l, MLP at odd l), numbered by its place among the block's sublayers
-// of that kind.
+// planRecompute sets rc and nb from Cfg.Recompute and, for scope "all",
+// sizes the shared activation sets: sublayer l uses set setOf[l] of its
+// kind (attention at even l, MLP at odd l), numbered by its place among the
+// block's sublayers of that kind.
 func (m *Model) planRecompute() {
 	L := 2 * m.Cfg.Layers
 	m.rc = min(m.Cfg.Recompute, L)
@@ -26,6 +34,9 @@ func (m *Model) planRecompute() {
 		return
 	}
 	m.nb = (L + m.rc - 1) / m.rc
+	if !m.shared() {
+		return
+	}
 	m.setOf = make([]int, L)
 	var na, nm int
 	for s := 0; s < L; s += m.rc {
@@ -65,25 +76,29 @@ func (m *Model) x(l int) []float32 {
 	return m.xs[m.nb+l%m.rc]
 }
 
+// shared reports whether the blocks share the sublayer buffers (scope
+// "all").
+func (m *Model) shared() bool { return m.Cfg.RecomputesAll() }
+
 // u and y are sublayer l's input and output buffers.
 func (m *Model) u(l int) []float32 {
-	if m.rc == 0 {
+	if !m.shared() {
 		return m.us[l]
 	}
 	return m.us[l%m.rc]
 }
 
 func (m *Model) y(l int) []float32 {
-	if m.rc == 0 {
+	if !m.shared() {
 		return m.ys[l]
 	}
 	return m.ys[l%m.rc]
 }
 
-// bind points sublayer l at its shared activation set (no-op without
-// recomputation: every sublayer owns its activations).
+// bind points sublayer l at its shared activation set (no-op unless the
+// scope is "all": otherwise every sublayer owns its activations).
 func (m *Model) bind(l int) {
-	if m.rc == 0 {
+	if !m.shared() {
 		return
 	}
 	switch s := m.subs[l].(type) {
@@ -102,4 +117,21 @@ func (m *Model) sublayerForward(l int) {
 	m.conns[l].Pre(m.x(l), m.u(l), N)
 	m.subs[l].forward(m.u(l)[:N*C], m.y(l), m.B, m.T)
 	m.conns[l].Post(m.x(l), m.y(l), m.x(l+1), N)
+}
+
+// rebuild recomputes the residual states inside the block of sublayers
+// [s, e) from its boundary state x(s): scope "streams" re-runs the
+// connections' write-outs from the stored sublayer outputs and
+// coefficients, scope "all" the whole forward of the block.
+func (m *Model) rebuild(s, e int) {
+	if m.shared() {
+		for l := s; l < e; l++ {
+			m.sublayerForward(l)
+		}
+		return
+	}
+	N := m.B * m.T
+	for l := s; l < e-1; l++ { // x(e) is the next block's boundary, kept
+		m.conns[l].Post(m.x(l), m.y(l), m.x(l+1), N)
+	}
 }

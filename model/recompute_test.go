@@ -25,7 +25,8 @@ func recomputeConfigs() []Config {
 	return out
 }
 
-// runSteps builds cfg with recomputation block rc, perturbs its connections
+// runSteps builds cfg with recomputation block rc (cfg.RecomputeScope as
+// given), perturbs its connections
 // and returns the losses and the accumulated gradient of accum micro-batches
 // of B/accum sequences (lossScale 1/accum each), then of a second call with
 // the full batch: the buffers are reused between calls and batch shapes.
@@ -59,15 +60,25 @@ func runSteps(t *testing.T, cfg Config, rc, B, accum int) ([]float64, []float32,
 	return losses, g1, append([]float32(nil), m.Params.Grad...)
 }
 
-// Gradients and losses are bit-identical with recomputation on (every
-// block size, including ones that do not divide 2L and ones past it) and
-// off, for every connection, with and without gradient accumulation.
+// Gradients and losses are bit-identical with recomputation on (both
+// scopes, every block size, including ones that do not divide 2L and ones
+// past it) and off, for every connection, with and without gradient
+// accumulation.
 func TestRecomputeBitIdentical(t *testing.T) {
 	for _, cfg := range recomputeConfigs() {
 		for _, accum := range []int{1, 2} {
 			wantL, want1, want2 := runSteps(t, cfg, 0, 2, accum)
-			for _, rc := range []int{1, 2, 3, 4, 5, 6, 9} {
-				name := fmt.Sprintf("%s n=%d accum %d recompute %d", cfg.Kind, cfg.Streams, accum, rc)
+			for _, sc := range []struct {
+				scope string
+				rc    int
+			}{
+				{RecomputeAll, 1}, {RecomputeAll, 2}, {RecomputeAll, 3}, {RecomputeAll, 4}, {RecomputeAll, 5},
+				{RecomputeAll, 6}, {RecomputeAll, 9}, {"", 2}, {RecomputeStreams, 1}, {RecomputeStreams, 2},
+				{RecomputeStreams, 3}, {RecomputeStreams, 4}, {RecomputeStreams, 6}, {RecomputeStreams, 9},
+			} {
+				rc := sc.rc
+				cfg.RecomputeScope = sc.scope
+				name := fmt.Sprintf("%s n=%d accum %d recompute %d scope %q", cfg.Kind, cfg.Streams, accum, rc, sc.scope)
 				gotL, got1, got2 := runSteps(t, cfg, rc, 2, accum)
 				for i := range wantL {
 					if gotL[i] != wantL[i] {
@@ -91,17 +102,20 @@ func TestRecomputeGradients(t *testing.T) {
 	checkModelGradients(t, cfg, "residual recompute 1", 0)
 	cfg.Kind, cfg.Streams, cfg.Recompute = hyper.MHC, 4, 3
 	checkModelGradients(t, cfg, "mhc recompute 3", 0.3)
+	cfg.RecomputeScope = RecomputeStreams
+	checkModelGradients(t, cfg, "mhc recompute 3 streams", 0.3)
 }
 
 // Recomputation allocates one block's activations: the model's buffers
 // shrink, and they shrink more for smaller blocks (down to the boundary
-// states).
+// states). Scope "streams" saves exactly the residual states of all but the
+// boundaries and one block.
 func TestRecomputeAllocatesLess(t *testing.T) {
 	cfg := Presets["tiny"].Config
 	cfg.Kind, cfg.Streams = hyper.MHC, 4
-	floats := func(rc int) int {
+	floats := func(rc int, scope string) int {
 		c := cfg
-		c.Recompute = rc
+		c.Recompute, c.RecomputeScope = rc, scope
 		m, err := New(c, 2)
 		if err != nil {
 			t.Fatal(err)
@@ -115,11 +129,11 @@ func TestRecomputeAllocatesLess(t *testing.T) {
 		for _, s := range m.subs {
 			switch s := s.(type) {
 			case *attention:
-				if m.rc == 0 {
+				if !m.shared() {
 					n += len(s.act.normed) + len(s.act.qkv) + len(s.act.probs) + len(s.act.att)
 				}
 			case *mlp:
-				if m.rc == 0 {
+				if !m.shared() {
 					n += len(s.act.normed) + len(s.act.gu) + len(s.act.act)
 				}
 			}
@@ -132,9 +146,15 @@ func TestRecomputeAllocatesLess(t *testing.T) {
 		}
 		return n
 	}
-	off, two, four := floats(0), floats(2), floats(4)
+	off, two, four := floats(0, RecomputeAll), floats(2, RecomputeAll), floats(4, RecomputeAll)
 	if !(two < off/2 && two < four && four < off) {
 		t.Errorf("activation floats: off %d, recompute 4 %d, recompute 2 %d", off, four, two)
+	}
+	// 2L = 8 sublayers, blocks of 3: boundaries x0, x3, x6, x8 and two
+	// inner states instead of 9 states.
+	state := 2 * cfg.Seq * cfg.Streams * cfg.D
+	if got, want := off-floats(3, RecomputeStreams), 3*state; got != want {
+		t.Errorf("streams scope, blocks of 3: saves %d floats, want %d (3 states)", got, want)
 	}
 }
 

@@ -92,8 +92,9 @@ const memoryOverhead = 128 << 20
 // MLP's hidden buffers, the connection's per-token coefficients, the logits
 // (N·vocab), and the backward scratch. With recomputation (cfg.Recompute =
 // R sublayers per block) the residual states are kept only at the block
-// boundaries, and the states inside a block, the sublayer inputs and outputs
-// and the sublayer activations exist for one block only. The corpus and its
+// boundaries plus one block's inner states; with scope "all" the sublayer
+// inputs and outputs and the sublayer activations exist for one block only
+// too. The corpus and its
 // tokens are not included. Sizes are computed in floating point and
 // saturate instead of overflowing, so absurd configurations give huge
 // estimates, not wrong ones.
@@ -121,9 +122,12 @@ func EstimateMemory(cfg model.Config, batch int, training bool) MemoryEstimate {
 	subs := 2 * L
 	nAttn, nMLP, states, perSub := L, L, subs+1, subs
 	if rc := min(cfg.Recompute, 2*cfg.Layers); rc > 0 {
-		a, f := recomputeSets(2*cfg.Layers, rc)
 		nb := float64((2*cfg.Layers + rc - 1) / rc)
-		nAttn, nMLP, states, perSub = float64(a), float64(f), nb+float64(rc), float64(rc)
+		states = nb + float64(rc)
+		if cfg.RecomputesAll() {
+			a, f := recomputeSets(2*cfg.Layers, rc)
+			nAttn, nMLP, perSub = float64(a), float64(f), float64(rc)
+		}
 	}
 	floats := nAttn*attn + nMLP*mlp +
 		states*n*N*C + perSub*2*N*C + // residual states; sublayer inputs and outputs
@@ -132,7 +136,7 @@ func EstimateMemory(cfg model.Config, batch int, training bool) MemoryEstimate {
 		2*n*N*C + 2*N*C + // backward: residual-state ping-pong, du and dy
 		N*C + 3*N*C + dprobs + N*C + 2*N*h + N*h + // shared scratch: datt, dqkv, dprobs, dnorm, dgu, dact
 		N // final norm rstd
-	if cfg.Recompute > 0 {
+	if cfg.RecomputesAll() {
 		floats += L * T * 3 * C // each attention's q, k, v of one sequence, for the Decoder
 	}
 	if cfg.Contract == "learned" {

@@ -46,12 +46,14 @@ func memoryConfigs(t *testing.T) map[string]model.Config {
 	out["residual long"] = long
 	for _, rc := range []int{1, 2, 3} { // recomputation: 3 blocks (6 sublayers)
 		for _, k := range []hyper.Kind{hyper.Residual, hyper.MHC} {
-			c := long
-			c.Layers, c.Recompute = 3, rc
-			if k == hyper.MHC {
-				c.Kind, c.Streams = k, 4
+			for _, scope := range []string{model.RecomputeAll, model.RecomputeStreams} {
+				c := long
+				c.Layers, c.Recompute, c.RecomputeScope = 3, rc, scope
+				if k == hyper.MHC {
+					c.Kind, c.Streams = k, 4
+				}
+				out[fmt.Sprintf("%s recompute %d %s", k, rc, scope)] = c
 			}
-			out[fmt.Sprintf("%s recompute %d", k, rc)] = c
 		}
 	}
 	for name, c := range out {

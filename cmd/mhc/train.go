@@ -31,7 +31,7 @@ import (
 // archFlags are the flags that change the architecture: refused with --resume.
 var archFlags = []string{"preset", "d-model", "layers", "heads", "seq", "mlp-hidden", "tie", "tokenizer",
 	"conn", "streams", "contract", "sinkhorn-iters", "sinkhorn", "sinkhorn-eps", "res-bias", "fixed",
-	"init", "base-init", "recompute"}
+	"init", "base-init", "recompute", "recompute-scope"}
 
 type trainFlags struct {
 	preset, out, resume, conn, sinkhorn string
@@ -71,7 +71,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.TextVar(&c.Fixed, "fixed", hyper.Fixed{}, "hold maps fixed (paper Table 1 ablation): comma list of pre (=1/n), post (=1), res (=I)")
 	fs.StringVar(&c.Init, "init", hyper.InitUniform, "mhc/mhc-lite connection init: uniform (b = 0, Megatron), identity (step 0 a plain residual, H_res ≈ I) or split (H_post spread over the streams); see docs/FORMAT.md")
 	fs.StringVar(&c.BaseInit, "base-init", model.DefaultBaseInit, "init of the non-connection weights: neox (small init + wang init, the default: the strongest in docs/RESULTS.md), gpt2 (N(0, 0.02), out projections /√(2L)) or torch (PyTorch defaults); see docs/FORMAT.md")
-	fs.StringVar(&f.recompute, "recompute", "0", "recompute activations in blocks of N sublayers during backward (mHC paper §4.3.2; less memory, bit-identical gradients, ~1 more forward): N, auto (the paper's L_r*, as mhc plan prints) or 0 (off)")
+	fs.StringVar(&f.recompute, "recompute", "0", "keep the residual state only every N sublayers and recompute the rest during backward (mHC paper §4.3.2; less memory, bit-identical gradients): N, auto (the paper's L_r*, as mhc plan prints) or 0 (off)")
+	fs.StringVar(&c.RecomputeScope, "recompute-scope", model.RecomputeStreams, "with --recompute: streams (the paper's: rebuild only the residual states from the kept sublayer outputs, a few % of time) or all (also the sublayers' activations: least memory, ~1 more forward)")
 	optionFlags(fs, o, d)
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "seed for initialisation and data order")
 	fs.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery, "validate every N steps (0 = never)")
@@ -113,7 +114,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	recompute := ""
 	if cfg.Recompute > 0 {
-		recompute = fmt.Sprintf(", recompute blocks of %d sublayers", cfg.Recompute)
+		scope := cfg.RecomputeScope
+		if scope == "" {
+			scope = model.RecomputeAll
+		}
+		recompute = fmt.Sprintf(", recompute blocks of %d sublayers (%s)", cfg.Recompute, scope)
 	}
 	fmt.Fprintf(stderr, "model: %s d=%d L=%d H=%d T=%d h=%d, conn %s n=%d, %.2fM params, %.1f MFLOP/token; %d accum × batch %d%s; kernels %s, peak %.0f GFLOP/s\n",
 		name, cfg.D, cfg.Layers, cfg.Heads, cfg.Seq, cfg.MLPHidden, cfg.Kind, cfg.Streams,
@@ -276,7 +281,7 @@ func (f *trainFlags) apply(p model.Preset, set map[string]bool) error {
 		}
 	}
 	cfg.ResBias = float32(f.resBias)
-	cfg.Init, cfg.BaseInit = flagged.Init, flagged.BaseInit
+	cfg.Init, cfg.BaseInit, cfg.RecomputeScope = flagged.Init, flagged.BaseInit, flagged.RecomputeScope
 	if cfg.Init == hyper.InitUniform {
 		cfg.Init = "" // the default: config.json stays as before
 	}
@@ -306,6 +311,9 @@ func (f *trainFlags) applyRecompute(cfg *model.Config) error {
 		return bad("--recompute %q: want a block size in sublayers (0 = off) or auto", f.recompute)
 	}
 	cfg.Recompute = rc
+	if rc == 0 {
+		cfg.RecomputeScope = "" // config.json stays as before
+	}
 	return nil
 }
 
