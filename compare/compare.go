@@ -25,8 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -420,7 +418,7 @@ func runOne(ctx context.Context, dir string, plan *Plan, i int, rp RunPlan, hook
 		}
 		return res, nil
 	}
-	resetPeakRSS()
+	train.ResetPeakRSS()
 	var run *train.Run
 	var err error
 	_, serr := os.Stat(filepath.Join(rdir, train.StateFile))
@@ -458,7 +456,7 @@ func runOne(ctx context.Context, dir string, plan *Plan, i int, rp RunPlan, hook
 			th = hooks.Train(i, rp)
 		}
 		err := run.Train(ctx, th)
-		peak = peakRSS()
+		peak = train.PeakRSS()
 		if errors.Is(err, train.ErrDiverged) {
 			run.Close()
 			return finish(rdir, plan, rp, Result{Diverged: err.Error(), PeakRSS: peak, Params: run.Model().NumParams()})
@@ -542,33 +540,4 @@ func writeAtomic(path string, b []byte) error {
 		return fmt.Errorf("compare: %w", err)
 	}
 	return nil
-}
-
-// resetPeakRSS returns freed memory to the OS and resets the kernel's
-// peak-RSS counter of this process (Linux: /proc/self/clear_refs "5"), so
-// that peakRSS measures the next run alone. Elsewhere it does nothing.
-func resetPeakRSS() {
-	runtime.GC()
-	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// peakRSS is VmHWM of /proc/self/status in bytes, 0 where unavailable.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb << 10
-				}
-			}
-		}
-	}
-	return 0
 }

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -415,4 +417,33 @@ func checkpointMemory(dir string, batch int) error {
 		return fmt.Errorf("train: %s: %w", dir, err)
 	}
 	return nil
+}
+
+// ResetPeakRSS returns freed memory to the OS and resets the kernel's
+// peak-RSS counter of this process (Linux: /proc/self/clear_refs "5"), so
+// that PeakRSS measures what follows alone (the next run or benchmark). Elsewhere it does nothing.
+func ResetPeakRSS() {
+	runtime.GC()
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// PeakRSS is VmHWM of /proc/self/status in bytes, 0 where unavailable.
+func PeakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				if err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -26,6 +26,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	sizes := fs.String("sizes", "128,512,1024", "comma-separated square GEMM sizes")
 	asJSON := fs.Bool("json", false, "one JSON object per result")
 	profileOut := fs.String("profile-out", "", "with --profile: also write each combination's raw CPU profile to FILE.PRESET-CONN.pprof (for go tool pprof)")
+	recompute := fs.String("recompute", "0", "train: recomputation block in sublayers, auto or 0 (as mhc train --recompute)")
+	recomputeScope := fs.String("recompute-scope", model.RecomputeStreams, "train: with --recompute, streams or all (as mhc train)")
 	profile := fs.Bool("profile", false, "train: run the timed steps under the CPU profiler and print the time per phase (gemm, attention, norms, connection coefficients, Sinkhorn, apply, optimizer, other)")
 	what := "all"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -85,6 +87,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				if k != hyper.Residual {
 					cfg.Streams = *streams
 				}
+				if cfg.Recompute, err = recomputeBlock(*recompute, cfg); err != nil {
+					return err
+				}
+				if cfg.Recompute > 0 {
+					cfg.RecomputeScope = *recomputeScope
+				}
+				if err := cfg.Validate(); err != nil {
+					return flagErr(fs, err)
+				}
 				var raw string
 				if *profileOut != "" {
 					raw = fmt.Sprintf("%s.%s-%s.pprof", *profileOut, strings.TrimSpace(pn), k)
@@ -94,11 +105,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 					return badErr(err)
 				}
 				gf := r.tokPerS * cfg.FLOPsPerToken() / 1e9
-				emit(fmt.Sprintf("train %-5s %-8s %8.0f tok/s  %6.1f GFLOP/s  MFU %4.1f%%  %5.1f ms/step  %d allocs/step",
-					pn, k, r.tokPerS, gf, 100*gf/peak, r.msPerStep, r.allocs),
+				emit(fmt.Sprintf("train %-5s %-8s %8.0f tok/s  %6.1f GFLOP/s  MFU %4.1f%%  %5.1f ms/step  %d allocs/step  peak RSS %s",
+					pn, k, r.tokPerS, gf, 100*gf/peak, r.msPerStep, r.allocs, rssText(r.peakRSS)),
 					map[string]any{"bench": "train", "preset": strings.TrimSpace(pn), "conn": string(k), "streams": cfg.Streams,
+						"recompute": cfg.Recompute, "recompute_scope": cfg.RecomputeScope,
 						"tok_per_s": round1(r.tokPerS), "gflops": round1(gf), "mfu": round1(100*gf/peak) / 100,
-						"ms_per_step": round1(r.msPerStep), "allocs_per_step": r.allocs})
+						"ms_per_step": round1(r.msPerStep), "allocs_per_step": r.allocs, "peak_rss": r.peakRSS})
 				if r.phases != nil {
 					r.phases.WallMs = r.msPerStep
 					if *asJSON {
@@ -126,7 +138,16 @@ func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
 type benchResult struct {
 	tokPerS, msPerStep float64
 	allocs             uint64
+	peakRSS            int64       // bytes, from building the model to the last step; 0 if unknown
 	phases             *prof.Table // with --profile
+}
+
+// rssText formats a peak RSS for the table ("?" where unknown).
+func rssText(b int64) string {
+	if b <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f GB", float64(b)/1e9)
 }
 
 // benchTrain times real optimizer steps (train.Trainer.TrainStep: data,
@@ -134,6 +155,7 @@ type benchResult struct {
 // With profile the timed steps run under the CPU profiler and the result
 // holds their time per phase (internal/prof).
 func benchTrain(cfg model.Config, batch, steps int, profile bool, rawOut string) (benchResult, error) {
+	train.ResetPeakRSS() // the previous combination's buffers are garbage now
 	tr, err := train.NewSynthetic(cfg, batch)
 	if err != nil {
 		return benchResult{}, err
@@ -170,7 +192,7 @@ func benchTrain(cfg model.Config, batch, steps int, profile bool, rawOut string)
 	slices.Sort(times)
 	med := times[len(times)/2]
 	N := batch * cfg.Seq
-	res := benchResult{tokPerS: float64(N) / med, msPerStep: med * 1e3, allocs: (ms1.Mallocs - ms0.Mallocs) / uint64(steps)}
+	res := benchResult{tokPerS: float64(N) / med, msPerStep: med * 1e3, allocs: (ms1.Mallocs - ms0.Mallocs) / uint64(steps), peakRSS: train.PeakRSS()}
 	if pr != nil {
 		p, err := pr.Stop()
 		if err != nil {

@@ -298,23 +298,32 @@ func (f *trainFlags) apply(p model.Preset, set map[string]bool) error {
 	return f.applyRecompute(cfg)
 }
 
-// applyRecompute sets cfg.Recompute from --recompute: a block of N
-// sublayers, 0 for none, or auto: cost.OptimalRecompute's L_r* for the
-// model's streams and sublayers (≈ √(nL/(n+2)) with L = 2·layers).
+// applyRecompute sets cfg.Recompute from --recompute (see recomputeBlock)
+// and drops the scope when recomputation is off.
 func (f *trainFlags) applyRecompute(cfg *model.Config) error {
-	if f.recompute == "auto" {
-		cfg.Recompute = cost.OptimalRecompute(cfg.Streams, []int{2 * cfg.Layers}).Lr
-		return nil
-	}
-	rc, err := strconv.Atoi(f.recompute)
-	if err != nil || rc < 0 {
-		return bad("--recompute %q: want a block size in sublayers (0 = off) or auto", f.recompute)
+	rc, err := recomputeBlock(f.recompute, *cfg)
+	if err != nil {
+		return err
 	}
 	cfg.Recompute = rc
 	if rc == 0 {
 		cfg.RecomputeScope = "" // config.json stays as before
 	}
 	return nil
+}
+
+// recomputeBlock parses a --recompute value for cfg: a block of N
+// sublayers, 0 for none, or auto: cost.OptimalRecompute's L_r* for the
+// model's streams and sublayers (≈ √(nL/(n+2)) with L = 2·layers).
+func recomputeBlock(s string, cfg model.Config) (int, error) {
+	if s == "auto" {
+		return cost.OptimalRecompute(cfg.Streams, []int{2 * cfg.Layers}).Lr, nil
+	}
+	rc, err := strconv.Atoi(s)
+	if err != nil || rc < 0 {
+		return 0, bad("--recompute %q: want a block size in sublayers (0 = off) or auto", s)
+	}
+	return rc, nil
 }
 
 // progress renders the training progress bar (or plain lines).
