@@ -81,6 +81,14 @@ type hc struct {
 
 	preTask, preBackTask   kernels.ChunkTask
 	postTask, postBackTask kernels.Task
+
+	// Seam (seam.go): the connection below whose Post or PostBackward the
+	// running fused call interleaves with this one's Pre or PreBackward;
+	// gs[chunk] (n·C, allocated on first use) holds one token's dxOut for
+	// an in-place PostBackward.
+	below                 *hc
+	gs                    [][]float32
+	postPreTask, seamTask kernels.ChunkTask
 }
 
 // newHC registers the parameters of sublayer l's HC connection under prefix
@@ -127,6 +135,9 @@ func newHC(b Builder, prefix string, l int) (Connection, error) {
 	h.preBackTask = kernels.ChunkFunc(h.preBackChunk)
 	h.postTask = kernels.TaskFunc(h.postRange)
 	h.postBackTask = kernels.TaskFunc(h.postBackRange)
+	h.gs = make([][]float32, mc)
+	h.postPreTask = kernels.ChunkFunc(h.postPreChunk)
+	h.seamTask = kernels.ChunkFunc(h.seamBackwardChunk)
 	return h, nil
 }
 
@@ -158,17 +169,24 @@ func (h *hc) fixedValue(i, k int) float32 {
 // Pre OVERWRITES u (N, C) with Σ_i alpha[i,0]·x_i and computes every
 // coefficient of the N tokens of x (N, n, C) for Post and the backward.
 func (h *hc) Pre(x, u []float32, N int) {
+	h.preChunkWeights()
+	h.x, h.u = x[:N*h.n*h.c], u[:N*h.c]
+	kernels.ParallelChunks(N, hcGrain, h.preTask)
+	h.x, h.u = nil, nil
+}
+
+// preChunkWeights rebuilds wt = [W_α | W_β]ᵀ from the parameters, for a
+// Pre. (Names starting with preChunk or preBackChunk keep a method in the
+// profile's "conn coef" phase, internal/prof.)
+func (h *hc) preChunkWeights() {
 	n, c := h.n, h.c
 	a, b := h.dynA.Data, h.dynB.Data
-	for ch := 0; ch < c; ch++ { // wt = [W_α | W_β]ᵀ
+	for ch := 0; ch < c; ch++ {
 		for j := 0; j <= n; j++ {
 			h.wt[j*c+ch] = a[ch*(n+1)+j]
 		}
 		h.wt[(n+1)*c+ch] = b[ch]
 	}
-	h.x, h.u = x[:N*n*c], u[:N*c]
-	kernels.ParallelChunks(N, hcGrain, h.preTask)
-	h.x, h.u = nil, nil
 }
 
 func (h *hc) preChunk(chunk, lo, hi int) {
@@ -250,14 +268,24 @@ func (h *hc) PostBackward(x, y, dxOut, dy, dx []float32, N int) {
 	h.x, h.y, h.dxOut, h.dy, h.dx = nil, nil, nil, nil, nil
 }
 
-func (h *hc) postBackRange(lo, hi int) {
+func (h *hc) postBackRange(lo, hi int) { h.postBackTokens(lo, hi, nil) }
+
+// postBackTokens is PostBackward for tokens [lo, hi). With gt (n·C) not
+// nil, dx and dxOut are one buffer: each token's dxOut is first copied
+// into gt and read from there.
+func (h *hc) postBackTokens(lo, hi int, gt []float32) {
 	n, c, k := h.n, h.c, h.k
 	for t := lo; t < hi; t++ {
 		yt, dyt := h.y[t*c:(t+1)*c], h.dy[t*c:(t+1)*c]
+		g0, gs := t*n*c, h.dxOut
+		if gt != nil {
+			copy(gt, h.dxOut[t*n*c:(t+1)*n*c])
+			g0, gs = 0, gt
+		}
 		clear(dyt)
 		for j := 0; j < n; j++ {
 			r := t*n + j
-			g := h.dxOut[r*c : (r+1)*c]
+			g := gs[g0+j*c : g0+(j+1)*c]
 			kernels.Axpy(h.coef[r*k+n+1], g, dyt)
 			h.dcoef[r*k+n+1] = kernels.Dot(yt, g)
 		}
@@ -266,7 +294,7 @@ func (h *hc) postBackRange(lo, hi int) {
 			xi, dxi := h.x[r*c:(r+1)*c], h.dx[r*c:(r+1)*c]
 			clear(dxi)
 			for j := 0; j < n; j++ {
-				g := h.dxOut[(t*n+j)*c : (t*n+j+1)*c]
+				g := gs[g0+j*c : g0+(j+1)*c]
 				kernels.Axpy(h.coef[r*k+1+j], g, dxi)
 				h.dcoef[r*k+1+j] = kernels.Dot(xi, g)
 			}
@@ -279,12 +307,17 @@ func (h *hc) postBackRange(lo, hi int) {
 // ACCUMULATES the parameter gradients. Per-token work runs in parallel;
 // parameter gradients are reduced over chunks in chunk order.
 func (h *hc) PreBackward(x, du, dx []float32, N int) {
-	n, c, k := h.n, h.c, h.k
-	nc := N * n * c
-	h.x, h.du, h.dx = x[:nc], du[:N*c], dx[:nc]
+	nc := N * h.n * h.c
+	h.x, h.du, h.dx = x[:nc], du[:N*h.c], dx[:nc]
 	chunks := kernels.ParallelChunks(N, hcGrain, h.preBackTask)
 	h.x, h.du, h.dx = nil, nil, nil
+	h.preBackChunkReduce(chunks)
+}
 
+// preBackChunkReduce adds the chunks' parameter-gradient partials to the
+// gradients, in chunk order.
+func (h *hc) preBackChunkReduce(chunks int) {
+	n, c, k := h.n, h.c, h.k
 	ga, gb := h.dynA.Grad, h.dynB.Grad
 	for p := 0; p < chunks; p++ {
 		part := h.dwPart[p*k*c : (p+1)*k*c]
@@ -316,12 +349,24 @@ func (h *hc) PreBackward(x, du, dx []float32, N int) {
 }
 
 func (h *hc) preBackChunk(chunk, lo, hi int) {
+	h.preBackChunkClear(chunk)
+	h.preBackChunkTokens(chunk, lo, hi)
+}
+
+// preBackChunkClear zeroes chunk's parameter-gradient partials.
+func (h *hc) preBackChunkClear(chunk int) {
+	sl, kc := h.sLen(), h.k*h.c
+	clear(h.sPart[chunk*sl : (chunk+1)*sl])
+	clear(h.dwPart[chunk*kc : (chunk+1)*kc])
+}
+
+// preBackChunkTokens is PreBackward for tokens [lo, hi) of a chunk,
+// accumulating into the chunk's partials.
+func (h *hc) preBackChunkTokens(chunk, lo, hi int) {
 	n, c, k := h.n, h.c, h.k
 	sl := h.sLen()
 	sp := h.sPart[chunk*sl : (chunk+1)*sl]
 	part := h.dwPart[chunk*k*c : (chunk+1)*k*c]
-	clear(sp)
-	clear(part)
 	hbar := h.scratch[chunk*2*c : chunk*2*c+c]
 	g := h.scratch[chunk*2*c+c : (chunk+1)*2*c]
 	sa, sb := h.scaleA.Data[0], h.scaleB.Data[0]

@@ -14,6 +14,13 @@
 // and backward runs PostBackward, F's backward, then PreBackward. Streams
 // expands the embedding into n streams at the bottom of the network and
 // contracts them back to one at the top.
+//
+// Between two sublayers l and l+1 a network runs Post_l then Pre_{l+1}, and
+// backward PreBackward_{l+1} then PostBackward_l. PostPre and BackwardSeam
+// run such a seam as one pass over blocks of tokens, the backward with the
+// state gradient updated in place, where both connections support it (mHC,
+// mHC-lite and HC pairs; see seam.go), with the separate calls' results bit
+// for bit; other pairs fall back to the separate calls.
 package hyper
 
 import (

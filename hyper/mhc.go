@@ -43,7 +43,10 @@ import (
 // per-token iteration, which the backward recomputes); the apply
 // passes and their backward are one fused pass per token each
 // (kernels.ConnMix for the stream mixes, kernels.ConnDots for dH_pre,
-// dH_post and dH_res). Per-token work runs in parallel over chunks of
+// dH_post and dH_res). Across the seam between two sublayers, Post of one
+// connection and Pre of the next (and backward PreBackward of the next and
+// PostBackward of this one) can run interleaved per block of tokens
+// (seam.go: PostPre, BackwardSeam). Per-token work runs in parallel over chunks of
 // tokens that depend only on N (kernels.ParallelChunks); parameter-gradient
 // reductions go through per-chunk float64 partials summed in chunk order
 // and through GEMMs, so the results are bit-identical for any GOMAXPROCS.
@@ -80,6 +83,14 @@ type mhc struct {
 	coefTask, preBwdTask kernels.ChunkTask
 	postTask, pbTask     kernels.ChunkTask
 
+	// Seam (seam.go): the connection of the sublayer below, whose Post
+	// (forward) or PostBackward (backward) the running fused call
+	// interleaves with this connection's Pre or PreBackward per block of
+	// tokens; inPlace: PostBackward's dxOut and dx are one buffer.
+	below                 *mhc
+	inPlace               bool
+	postPreTask, seamTask kernels.ChunkTask
+
 	scr []mhcScratch // per chunk: row tables and per-token weights of the fused apply kernels
 
 	// φ projection by kernels.Proj* (projFast: the active kernel path has
@@ -106,6 +117,7 @@ type mhcScratch struct {
 	w    []float32 // (n+1)·n
 	d    []float32 // n·(n+1)
 	cs   []float32 // kernels.SinkLanes: a block's RMS-gradient coefficients (projFast)
+	g    []float32 // n·C: one token's dxOut rows for an in-place PostBackward (allocated on first use)
 }
 
 // mhcBias is the initial bias b = [b_pre (n) | b_post (n) | b_res (r)] of
@@ -229,6 +241,8 @@ func newMHC(b Builder, prefix string, l int, lite bool) (*mhc, error) {
 	m.preBwdTask = kernels.ChunkFunc(m.preBackwardChunk)
 	m.postTask = kernels.ChunkFunc(m.postApplyRange)
 	m.pbTask = kernels.ChunkFunc(m.postBackwardRange)
+	m.postPreTask = kernels.ChunkFunc(m.postPreChunk)
+	m.seamTask = kernels.ChunkFunc(m.seamBackwardChunk)
 	return m, nil
 }
 
@@ -270,13 +284,7 @@ func (m *mhc) Pre(x, u []float32, N int) {
 // the per-token pass (x_t read once, in place) where the kernel path has
 // it, else one GEMM over all tokens first.
 func (m *mhc) coefficients(x []float32, N int) {
-	m.projFast = !projOff && !m.allFixed() && m.p <= kernels.ProjMaxOut && kernels.ProjFast()
-	if m.projFast {
-		if m.phiT == nil {
-			m.phiT = make([]float32, m.nc*kernels.ProjMaxOut)
-		}
-		kernels.ProjPackT(m.phiT, m.phi.Data, m.p, m.nc)
-	} else if !m.allFixed() {
+	if !m.coefPrepare() {
 		kernels.GEMM(false, true, N, m.p, m.nc, 1, x, m.nc, m.phi.Data, m.nc, 0, m.proj, m.p)
 	}
 	m.ax = x
@@ -284,15 +292,47 @@ func (m *mhc) coefficients(x []float32, N int) {
 	m.ax = nil
 }
 
+// coefPrepare sets projFast for the next coefficient pass (packing φᵀ when
+// it is set) and reports whether the pass can run token block by token
+// block with nothing over all tokens first: true unless the projection is
+// one GEMM over all of x (the caller's to run). (Names starting with coef
+// or preBackward keep a method in the profile's "conn coef" phase,
+// internal/prof.)
+func (m *mhc) coefPrepare() (blockwise bool) {
+	m.projFast = !projOff && !m.allFixed() && m.p <= kernels.ProjMaxOut && kernels.ProjFast()
+	if m.projFast {
+		if m.phiT == nil {
+			m.phiT = make([]float32, m.nc*kernels.ProjMaxOut)
+		}
+		kernels.ProjPackT(m.phiT, m.phi.Data, m.p, m.nc)
+	}
+	return m.projFast || m.allFixed()
+}
+
+// coefBlockwise reports whether coefPrepare would return true, without
+// packing anything.
+func (m *mhc) coefBlockwise() bool {
+	return m.allFixed() || (!projOff && m.p <= kernels.ProjMaxOut && kernels.ProjFast())
+}
+
 func (m *mhc) coefChunk(chunk, lo, hi int) {
+	// Blocks of SinkLanes tokens from the chunk's start: they depend only
+	// on N.
+	for b := lo; b < hi; b += kernels.SinkLanes {
+		m.coefBlock(chunk, b, min(b+kernels.SinkLanes, hi))
+	}
+}
+
+// coefBlock is the coefficient pass (and the read-in when a Pre is
+// running) for the tokens [lo, hi) of one chunk, at most SinkLanes of them
+// starting at a block boundary of the chunk.
+func (m *mhc) coefBlock(chunk, lo, hi int) {
 	n, p, nc := m.n, m.p, m.nc
 	a, b := m.alpha.Data, m.bias.Data
+	if m.projFast {
+		kernels.ProjForward(m.proj[lo*p:], p, m.ax[lo*nc:], nc, hi-lo, m.phiT, p, nc)
+	}
 	for t := lo; t < hi; t++ {
-		if m.projFast && (t-lo)%kernels.SinkLanes == 0 {
-			// Blocks start at the chunk's start: they depend only on N.
-			nb := min(kernels.SinkLanes, hi-t)
-			kernels.ProjForward(m.proj[t*p:], p, m.ax[t*nc:], nc, nb, m.phiT, p, nc)
-		}
 		hp, hq, hr := m.hpre[t*n:(t+1)*n], m.hpost[t*n:(t+1)*n], m.hres[t*n*n:(t+1)*n*n]
 		if m.allFixed() {
 			m.fixedMaps(hp, hq, hr)
@@ -321,10 +361,11 @@ func (m *mhc) coefChunk(chunk, lo, hi int) {
 		m.preApplyToken(chunk, t)
 	}
 	if !m.allFixed() && !m.fixRes && hi > lo {
-		// H_res of the whole chunk, tokens side by side in SIMD lanes. M0 is
-		// not kept for the backward (nil saved): that would cost
-		// SavedPerToken float64 per token of activation memory (128 B at
-		// n = 4) to save 16 exponentials per token there.
+		// H_res of the block, tokens side by side in SIMD lanes (per token
+		// the same bits as any other grouping). M0 is not kept for the
+		// backward (nil saved): that would cost SavedPerToken float64 per
+		// token of activation memory (128 B at n = 4) to save 16
+		// exponentials per token there.
 		nn := n * n
 		m.sk.ForwardBatch(m.hres[lo*nn:hi*nn], m.logit[lo*p+2*n:], p, hi-lo, nil, m.bws[chunk])
 	}
@@ -423,9 +464,17 @@ func (m *mhc) postBackwardRange(chunk, lo, hi int) {
 	sc := &m.scr[chunk]
 	w, d := sc.w[:(n+1)*n], sc.d[:n*(n+1)]
 	needDots := !m.fixPost || !m.fixRes
+	if m.inPlace && sc.g == nil {
+		sc.g = make([]float32, n*c)
+	}
 	for t := lo; t < hi; t++ {
 		xt, yt := m.ax[t*n*c:(t+1)*n*c], m.ay[t*c:(t+1)*c]
 		gt, dyt, dxt := m.adxOut[t*n*c:(t+1)*n*c], m.ady[t*c:(t+1)*c], m.adx[t*n*c:(t+1)*n*c]
+		if m.inPlace {
+			// dx overwrites dxOut: read the token's dxOut from a copy.
+			copy(sc.g, gt)
+			gt = sc.g
+		}
 		hr, hq := m.hres[t*n*n:(t+1)*n*n], m.hpost[t*n:(t+1)*n]
 		for j := 0; j < n; j++ {
 			for i := 0; i < n; i++ {
@@ -468,27 +517,43 @@ func (m *mhc) postBackwardRange(chunk, lo, hi int) {
 // gradient to their logits.
 func (m *mhc) PreBackward(x, du, dx []float32, N int) {
 	m.checkN(N)
-	clear(m.partial)
-	var pool *[]float32
-	if m.projFast && N > 0 {
-		// φ at a padded stride for ProjBackX, and one dφ partial per chunk.
-		m.projLd = m.nc + 16
-		sz := m.p * m.projLd
-		need := (1 + kernels.MaxChunks()) * sz
-		if v, ok := projPool.Get().(*[]float32); ok && len(*v) >= need {
-			pool = v
-		} else {
-			b := make([]float32, need)
-			pool = &b
-		}
-		m.phiPad, m.dphiPart = (*pool)[:sz], (*pool)[sz:need]
-		for j := 0; j < m.p; j++ {
-			copy(m.phiPad[j*m.projLd:j*m.projLd+m.nc], m.phi.Data[j*m.nc:(j+1)*m.nc])
-		}
-	}
+	pool := m.preBackwardBegin(N)
 	m.ax, m.adu, m.adx = x, du, dx
 	chunks := kernels.ParallelChunks(N, mhcGrain, m.preBwdTask)
 	m.ax, m.adu, m.adx = nil, nil, nil
+	m.preBackwardEnd(x, dx, N, chunks, pool)
+}
+
+// preBackwardBegin clears the per-chunk partials and, on the projection
+// kernels' path, takes the padded φ copy and the dφ partials from projPool
+// (returned, for preBackwardEnd).
+func (m *mhc) preBackwardBegin(N int) *[]float32 {
+	clear(m.partial)
+	if !m.projFast || N == 0 {
+		return nil
+	}
+	// φ at a padded stride for ProjBackX, and one dφ partial per chunk.
+	var pool *[]float32
+	m.projLd = m.nc + 16
+	sz := m.p * m.projLd
+	need := (1 + kernels.MaxChunks()) * sz
+	if v, ok := projPool.Get().(*[]float32); ok && len(*v) >= need {
+		pool = v
+	} else {
+		b := make([]float32, need)
+		pool = &b
+	}
+	m.phiPad, m.dphiPart = (*pool)[:sz], (*pool)[sz:need]
+	for j := 0; j < m.p; j++ {
+		copy(m.phiPad[j*m.projLd:j*m.projLd+m.nc], m.phi.Data[j*m.nc:(j+1)*m.nc])
+	}
+	return pool
+}
+
+// preBackwardEnd reduces the chunks' parameter-gradient partials in chunk
+// order and, off the projection kernels' path, runs the φ GEMMs (dφ and
+// dx += dp·φ over all tokens).
+func (m *mhc) preBackwardEnd(x, dx []float32, N, chunks int, pool *[]float32) {
 	if pool != nil {
 		// dφ += the chunks' partials, in chunk order (dx took dp·φ in the
 		// chunks already).
@@ -526,6 +591,10 @@ func (m *mhc) PreBackward(x, du, dx []float32, N int) {
 	kernels.GEMM(true, false, p, m.nc, N, 1, m.dp, p, x, m.nc, 1, m.phi.Grad, m.nc)
 	kernels.GEMM(false, false, N, m.nc, p, 1, m.dp, p, m.phi.Data, m.nc, 1, dx, m.nc)
 }
+
+// preBackwardBlockwise reports whether PreBackward's dx is complete block
+// by block (no GEMM over all tokens after the chunks' pass).
+func (m *mhc) preBackwardBlockwise() bool { return m.projFast || m.allFixed() }
 
 func (m *mhc) preBackwardChunk(chunk, lo, hi int) {
 	// Blocks of SinkLanes tokens: the three passes of a block touch the

@@ -220,9 +220,7 @@ func (m *Model) Forward(tokens []int32, B, T int) {
 		copy(m.emb[i*C:(i+1)*C], w[int(tok)*C:int(tok+1)*C])
 	}
 	m.streams.Expand(m.emb, m.x(0), N)
-	for l := range m.subs {
-		m.sublayerForward(l)
-	}
+	m.forwardRange(0, len(m.subs))
 	m.streams.Contract(m.x(len(m.subs)), m.final, N)
 	m.normF.forward(m.final, m.normed, N)
 	kernels.GEMM(false, true, N, m.Cfg.Vocab, C, 1, m.normed, C, m.lmHead.Data, C, 0, m.logits, m.Cfg.Vocab)
@@ -269,24 +267,41 @@ func (m *Model) ForwardBackward(inputs, targets []int32, B, T int, lossScale flo
 	kernels.GEMM(false, false, N, C, V, 1, dlogits, V, m.lmHead.Data, C, 0, m.dy, C)
 	clear(m.du[:N*C])
 	m.normF.backward(m.final, m.dy, m.du, N)
-	dxNext, dx := m.dxA, m.dxB
-	m.streams.ContractBackward(m.x(len(m.subs)), m.du, dxNext, N)
+	// dx holds the gradient of the state being walked down, spare is the
+	// other (N, n, C) buffer: the seams between sublayers (hyper.BackwardSeam:
+	// PreBackward_l then PostBackward_{l−1}) update dx in place where the
+	// connections fuse them, else write into spare.
+	dx, spare := m.dxA, m.dxB
 	L, R := len(m.subs), m.blockLen()
+	m.streams.ContractBackward(m.x(L), m.du, dx, N)
+	m.conns[L-1].PostBackward(m.x(L-1), m.y(L-1), dx, m.dy, spare, N)
+	dx, spare = spare, dx
 	for s := (L - 1) / R * R; s >= 0; s -= R {
+		// The states of block [s, e) are in place: the top block's are the
+		// forward's own, the others were rebuilt below before the seam into
+		// the block.
 		e := min(s+R, L)
-		if e < L { // the last block's states are the forward's own
-			m.rebuild(s, e)
-		}
 		for l := e - 1; l >= s; l-- {
 			m.bind(l)
-			m.conns[l].PostBackward(m.x(l), m.y(l), dxNext, m.dy, dx, N)
 			clear(m.du[:N*C])
 			m.subs[l].backward(m.u(l)[:N*C], m.dy, m.du)
-			m.conns[l].PreBackward(m.x(l), m.du, dx, N)
-			dxNext, dx = dx, dxNext
+			if l == 0 {
+				m.conns[0].PreBackward(m.x(0), m.du, dx, N)
+				break
+			}
+			if l == s {
+				// Rebuild the block below before the seam, which reads its
+				// top state x(l−1) and output y(l−1); the seam's own part
+				// of this block needs only the kept boundary state x(l).
+				m.rebuild(s-R, s)
+			}
+			out := m.backwardSeam(l, dx, spare, N)
+			if &out[0] != &dx[0] {
+				dx, spare = out, dx
+			}
 		}
 	}
-	m.streams.ExpandBackward(dxNext, m.du, N)
+	m.streams.ExpandBackward(dx, m.du, N)
 	g := m.wte.Grad
 	for i, tok := range m.tokens {
 		kernels.Axpy(1, m.du[i*C:(i+1)*C], g[int(tok)*C:int(tok+1)*C])

@@ -1,5 +1,7 @@
 package model
 
+import "github.com/mhc-go/mhc/hyper"
+
 // Recomputation (mHC paper §4.3.2; Config.Recompute, Config.RecomputeScope).
 // The 2L sublayers are cut into nb = ⌈2L/rc⌉ blocks of rc consecutive
 // sublayers. The forward pass keeps the residual state only at block
@@ -109,25 +111,65 @@ func (m *Model) bind(l int) {
 	}
 }
 
-// sublayerForward runs sublayer l with its connection on the current batch:
-// x(l) → u(l) → y(l) → x(l+1).
-func (m *Model) sublayerForward(l int) {
+// forwardRange runs sublayers [s, e) with their connections on the current
+// batch: x(s) → u(s) → y(s) → x(s+1) → … → x(e). The seam between two
+// sublayers of the range, Post_l then Pre_{l+1}, runs as one pass
+// (hyper.PostPre); Pre_s and Post_{e−1} run alone.
+func (m *Model) forwardRange(s, e int) {
 	N, C := m.B*m.T, m.Cfg.D
-	m.bind(l)
-	m.conns[l].Pre(m.x(l), m.u(l), N)
-	m.subs[l].forward(m.u(l)[:N*C], m.y(l), m.B, m.T)
-	m.conns[l].Post(m.x(l), m.y(l), m.x(l+1), N)
+	m.conns[s].Pre(m.x(s), m.u(s), N)
+	for l := s; l < e; l++ {
+		m.bind(l)
+		m.subs[l].forward(m.u(l)[:N*C], m.y(l), m.B, m.T)
+		if l+1 < e {
+			m.postPre(l, N)
+		} else {
+			m.conns[l].Post(m.x(l), m.y(l), m.x(l+1), N)
+		}
+	}
+}
+
+// seamsOff is a test hook: true runs every seam as the separate
+// connection calls instead of hyper.PostPre and hyper.BackwardSeam.
+var seamsOff bool
+
+// postPre runs the forward seam between sublayers l and l+1: Post_l, then
+// Pre_{l+1} (hyper.PostPre).
+func (m *Model) postPre(l, N int) {
+	cur, next := m.conns[l], m.conns[l+1]
+	if seamsOff {
+		cur.Post(m.x(l), m.y(l), m.x(l+1), N)
+		next.Pre(m.x(l+1), m.u(l+1), N)
+		return
+	}
+	hyper.PostPre(cur, next, m.x(l), m.y(l), m.x(l+1), m.u(l+1), N)
+}
+
+// backwardSeam runs the backward seam between sublayers l−1 and l,
+// PreBackward_l then PostBackward_{l−1} (hyper.BackwardSeam), with dL/du_l
+// in m.du and the gradient of x(l) from PostBackward_l in dx; it writes
+// dL/dy_{l−1} into m.dy and returns the buffer, dx or spare, that holds
+// PostBackward_{l−1}'s gradient of x(l−1).
+func (m *Model) backwardSeam(l int, dx, spare []float32, N int) []float32 {
+	cur, next := m.conns[l-1], m.conns[l]
+	if seamsOff {
+		next.PreBackward(m.x(l), m.du, dx, N)
+		cur.PostBackward(m.x(l-1), m.y(l-1), dx, m.dy, spare, N)
+		return spare
+	}
+	return hyper.BackwardSeam(cur, next, m.x(l-1), m.y(l-1), m.x(l), m.du, dx, m.dy, spare, N)
 }
 
 // rebuild recomputes the residual states inside the block of sublayers
 // [s, e) from its boundary state x(s): scope "streams" re-runs the
 // connections' write-outs from the stored sublayer outputs and
-// coefficients, scope "all" the whole forward of the block.
+// coefficients, scope "all" the whole forward of the block. It runs in the
+// backward pass before the seam between sublayers e−1 and e; it writes
+// nothing that the part of that seam above the boundary reads (x(e) is
+// kept, or with scope "all" rewritten with the same bits).
 func (m *Model) rebuild(s, e int) {
 	if m.shared() {
-		for l := s; l < e; l++ {
-			m.sublayerForward(l)
-		}
+		m.forwardRange(s, e)
 		return
 	}
 	N := m.B * m.T
