@@ -210,8 +210,10 @@ func GEMMPath() string { return Path() }
 // VectorPath reports the instruction set of the active path's vector
 // kernels (softmax, RMSNorm, RoPE, SwiGLU, AdamW, cross-entropy, vector ops):
 // "avx512", "avx2" or "generic". The avx512 path runs the exp-based loops
-// (softmax and cross-entropy exponentials, SwiGLU forward and backward) in
-// AVX-512F and the others in AVX2+FMA; VectorPath is "avx512" there.
+// (softmax and cross-entropy exponentials, SwiGLU forward and backward, the
+// Sinkhorn lanes' float64 exponentials), RoPE, RMSNorm forward and
+// backward, sum of squares and AdamW in AVX-512F and the others in
+// AVX2+FMA; VectorPath is "avx512" there.
 func VectorPath() string { return curPath.Load().vec.impl }
 
 // Paths lists the kernel paths this machine can run, best first; "generic"

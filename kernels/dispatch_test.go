@@ -151,9 +151,37 @@ var vecBreakers = []struct {
 		f := v.rope
 		v.rope = func(a, b, c, s *float32, n int, dir float32) { f(a, b, c, s, n, dir); bump(b, n-1) }
 	}},
+	{"ropeRows", func(v *vecKernels) {
+		f := v.ropeRows
+		v.ropeRows = func(x *float32, rows, stride, heads, hd int, c, s *float32, dir float32) {
+			f(x, rows, stride, heads, hd, c, s, dir)
+			bump(x, (rows-1)*stride+heads*hd-1)
+		}
+	}},
 	{"dot3", func(v *vecKernels) {
 		f := v.dot3
 		v.dot3 = func(a, b, c *float32, n int) float32 { return f(a, b, c, n) + 1 }
+	}},
+	{"rmsNorm", func(v *vecKernels) {
+		f := v.rmsNorm
+		v.rmsNorm = func(o, rs, in, w *float32, rows, dim int, eps float32) {
+			f(o, rs, in, w, rows, dim, eps)
+			bump(o, rows*dim-1)
+		}
+	}},
+	{"rmsNormBack", func(v *vecKernels) {
+		f := v.rmsNormBack
+		v.rmsNormBack = func(dx, dw, dy, x, w, rs *float32, rows, dim int, dimf float32) {
+			f(dx, dw, dy, x, w, rs, rows, dim, dimf)
+			bump(dx, rows*dim-1)
+		}
+	}},
+	{"sinkExp", func(v *vecKernels) {
+		f := v.sinkExp
+		v.sinkExp = func(m *float64, n int) {
+			f(m, n)
+			*(*float64)(unsafe.Add(unsafe.Pointer(m), 8*(n*n*SinkLanes-1))) += 1
+		}
 	}},
 	{"rmsBack", func(v *vecKernels) {
 		f := v.rmsBack

@@ -15,8 +15,16 @@ func RMSNorm(out, rstd, in, weight []float32, rows, dim int, eps float32) {
 	if rows <= 0 || dim <= 0 {
 		return
 	}
+	rmsNormV(vecs(), out, rstd, in, weight, rows, dim, eps)
+}
+
+// rmsNormV is RMSNorm with the vector set v (rows, dim ≥ 1).
+func rmsNormV(v *vecKernels, out, rstd, in, weight []float32, rows, dim int, eps float32) {
 	in, out, rstd, weight = in[:rows*dim], out[:rows*dim], rstd[:rows], weight[:dim]
-	v := vecs()
+	if v.rmsNorm != nil {
+		v.rmsNorm(&out[0], &rstd[0], &in[0], &weight[0], rows, dim, eps)
+		return
+	}
 	for r := range rstd {
 		x := in[r*dim : (r+1)*dim]
 		ss := sumSquaresV(v, x)
@@ -33,7 +41,8 @@ func RMSNorm(out, rstd, in, weight []float32, rows, dim int, eps float32) {
 //	dweight[j] += Σ_r dout[r,j]*in[r,j]*rstd[r]
 //
 // with c[r] = rstd[r]³/dim · Σ_j dout[r,j]*weight[j]*in[r,j] (float32
-// accumulation in several partial sums: 4 in Go, 16 lanes on AVX2). din is
+// accumulation in several partial sums: 4 in Go, 16 lanes on AVX2, 32 on
+// AVX-512). din is
 // rows×dim, dweight is dim. din must not alias dout or in. Because every row adds into dweight, callers that
 // parallelise over rows must give each worker its own dweight buffer (zeroed)
 // and sum them afterwards.
@@ -41,10 +50,18 @@ func RMSNormBackward(din, dweight, dout, in, weight, rstd []float32, rows, dim i
 	if rows <= 0 || dim <= 0 {
 		return
 	}
+	rmsNormBackV(vecs(), din, dweight, dout, in, weight, rstd, rows, dim)
+}
+
+// rmsNormBackV is RMSNormBackward with the vector set v (rows, dim ≥ 1).
+func rmsNormBackV(v *vecKernels, din, dweight, dout, in, weight, rstd []float32, rows, dim int) {
 	n := rows * dim
 	din, dout, in, rstd = din[:n], dout[:n], in[:n], rstd[:rows]
 	weight, dweight = weight[:dim], dweight[:dim]
-	v := vecs()
+	if v.rmsNormBack != nil {
+		v.rmsNormBack(&din[0], &dweight[0], &dout[0], &in[0], &weight[0], &rstd[0], rows, dim, float32(dim))
+		return
+	}
 	for r, rs := range rstd {
 		x := in[r*dim : (r+1)*dim]
 		dy := dout[r*dim : (r+1)*dim]

@@ -27,7 +27,7 @@ func TestRMSNorm(t *testing.T) {
 	forEachVecPath(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(11, 12))
 		const eps = 1e-5
-		for _, dim := range oddSizes {
+		for _, dim := range append(oddSizes, 53, 256) { // 53 = 32 + 16 + 5 on avx512
 			for _, rows := range []int{1, 3, 7} {
 				in := randVec(rng, rows*dim, 2)
 				w := randVec(rng, dim, 1.5)
@@ -60,7 +60,7 @@ func TestRMSNormBackward(t *testing.T) {
 	forEachVecPath(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(13, 14))
 		const eps = 1e-5
-		for _, dim := range oddSizes {
+		for _, dim := range append(oddSizes, 53, 256) {
 			rows := 3
 			in := randVec(rng, rows*dim, 2)
 			w := randVec(rng, dim, 1.5)

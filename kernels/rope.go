@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // RoPETable returns the rotary-embedding tables for sequence length T and
 // head dimension hd (even): cos and sin, each T×(hd/2) row-major, with
@@ -42,7 +45,7 @@ func RoPETable(T, hd int, theta float64) (cos, sin []float32) {
 // Serial; parallelise over token sub-ranges (advance x by lo*stride and pos0
 // by lo).
 func RoPE(x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float32) {
-	rope(x, rows, stride, off, heads, hd, pos0, cos, sin, 1)
+	ropeCall(vecs(), x, rows, stride, off, heads, hd, pos0, cos, sin, 1)
 }
 
 // RoPEBackward back-propagates through RoPE in place: dx (same layout and
@@ -51,10 +54,12 @@ func RoPE(x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float3
 //	g[i]      ← g[i]*c + g[i+hd/2]*s
 //	g[i+hd/2] ← g[i+hd/2]*c − g[i]*s
 func RoPEBackward(dx []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float32) {
-	rope(dx, rows, stride, off, heads, hd, pos0, cos, sin, -1)
+	ropeCall(vecs(), dx, rows, stride, off, heads, hd, pos0, cos, sin, -1)
 }
 
-func rope(x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float32, dir float32) {
+// ropeCall is RoPE (dir = 1) or RoPEBackward (dir = −1) with the vector set
+// v: its ropeRows loop when it has one, else the rope loop per head.
+func ropeCall(v *vecKernels, x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float32, dir float32) {
 	if rows <= 0 || heads <= 0 {
 		return
 	}
@@ -62,7 +67,16 @@ func rope(x []float32, rows, stride, off, heads, hd, pos0 int, cos, sin []float3
 		panic("kernels: RoPE needs an even head dimension")
 	}
 	half := hd / 2
-	v := vecs()
+	if v.ropeRows != nil {
+		// One call for every row and head: bounds are checked here.
+		if stride < 0 || off < 0 || pos0 < 0 ||
+			len(x) < (rows-1)*stride+off+heads*hd || len(cos) < (pos0+rows)*half || len(sin) < (pos0+rows)*half {
+			panic(fmt.Sprintf("kernels: RoPE of %d rows (stride %d, offset %d, %d heads of %d) from position %d: x has %d values, tables %d and %d",
+				rows, stride, off, heads, hd, pos0, len(x), len(cos), len(sin)))
+		}
+		v.ropeRows(&x[off], rows, stride, heads, hd, &cos[pos0*half], &sin[pos0*half], dir)
+		return
+	}
 	for r := 0; r < rows; r++ {
 		t := (pos0 + r) * half
 		c := cos[t : t+half]

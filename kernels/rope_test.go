@@ -28,7 +28,7 @@ func TestRoPE(t *testing.T) { forEachVecPath(t, testRoPE) }
 func testRoPE(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	const T = 40
-	for _, hd := range []int{2, 6, 16, 34, 66} {
+	for _, hd := range []int{2, 6, 16, 32, 34, 64, 66} {
 		for _, heads := range []int{1, 3} {
 			C := heads * hd
 			cos, sin := RoPETable(T, hd, 10000)
@@ -104,4 +104,28 @@ func BenchmarkRoPE(b *testing.B) {
 		RoPE(x, rows, 3*C, 0, C/hd, hd, 0, cos, sin)
 		RoPE(x, rows, 3*C, C, C/hd, hd, 0, cos, sin)
 	}
+}
+
+// TestRoPEShortPanics: on every path, a call whose rows reach past x or
+// past the tables panics instead of touching memory outside them.
+func TestRoPEShortPanics(t *testing.T) {
+	forEachVecPath(t, func(t *testing.T) {
+		cos, sin := RoPETable(4, 8, 10000)
+		for _, c := range []struct {
+			name             string
+			n, rows, off, p0 int
+		}{
+			{"x short", 2*24 - 1, 2, 8, 0},
+			{"table short", 4 * 24, 3, 0, 2},
+		} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s: no panic", c.name)
+					}
+				}()
+				RoPE(make([]float32, c.n), c.rows, 24, c.off, 2, 8, c.p0, cos, sin)
+			}()
+		}
+	})
 }

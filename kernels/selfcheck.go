@@ -217,6 +217,21 @@ var vecChecks = []vecCheck{
 			ropePair(v, xs[0], xs[1], xs[2], xs[3], -1)
 			return 0, 1
 		}},
+	{"ropeRows", func(v *vecKernels) bool { return v.ropeRows != nil }, 3,
+		func(v *vecKernels, xs [][]float32) (float64, float64) {
+			// Only this loop (the rope loop has its own check). Lengths 19
+			// and 75: one row of one head (half 9 / 37: masked tail, full
+			// zmm), one row of two heads, two rows (stride n/2), both ways.
+			only := &vecKernels{impl: v.impl, blk: v.blk, ssBlk: v.ssBlk, ropeRows: v.ropeRows}
+			n := len(xs[0])
+			cs, sn := xs[1], xs[2]
+			for _, dir := range []float32{1, -1} {
+				ropeCall(only, xs[0], 1, n, 0, 1, 2*(n/2), 0, cs, sn, dir)
+				ropeCall(only, xs[0], 1, n, 1, 2, 2*((n-1)/4), 0, cs, sn, dir)
+				ropeCall(only, xs[0], 2, n/2, 0, 1, 2*(n/4), 0, cs, sn, dir)
+			}
+			return 0, 1
+		}},
 	{"dot3", func(v *vecKernels) bool { return v.dot3 != nil }, 3,
 		func(v *vecKernels, xs [][]float32) (float64, float64) {
 			var mag float64
@@ -224,6 +239,50 @@ var vecChecks = []vecCheck{
 				mag += math.Abs(float64(x) * float64(xs[1][i]) * float64(xs[2][i]))
 			}
 			return float64(dot3V(v, xs[0], xs[1], xs[2])), mag
+		}},
+	{"rmsNorm", func(v *vecKernels) bool { return v.rmsNorm != nil }, 3,
+		func(v *vecKernels, xs [][]float32) (float64, float64) {
+			// Only this loop; one row of n, then 3 rows of n/3 (lengths
+			// 19, 75: tails only, and 16 + 32 + tails); rstd summed.
+			only := &vecKernels{impl: v.impl, blk: v.blk, ssBlk: v.ssBlk, rmsNorm: v.rmsNorm}
+			n := len(xs[0])
+			rstd := make([]float32, 4)
+			rmsNormV(only, xs[0], rstd, xs[1], xs[2], 1, n, 1e-5)
+			rmsNormV(only, xs[0], rstd[1:], xs[1], xs[2], 3, n/3, 1e-5)
+			var s float64
+			for _, r := range rstd {
+				s += float64(r)
+			}
+			return s, s
+		}},
+	{"rmsNormBack", func(v *vecKernels) bool { return v.rmsNormBack != nil }, 5,
+		func(v *vecKernels, xs [][]float32) (float64, float64) {
+			only := &vecKernels{impl: v.impl, blk: v.blk, ssBlk: v.ssBlk, rmsNormBack: v.rmsNormBack}
+			n := len(xs[0])
+			rstd := []float32{1.7, 0.6, 1.1}
+			rmsNormBackV(only, xs[0], xs[1], xs[2], xs[3], xs[4], rstd, 1, n)
+			rmsNormBackV(only, xs[0], xs[1], xs[2], xs[3], xs[4], rstd, 3, n/3)
+			return 0, 1
+		}},
+	{"sinkExp", func(v *vecKernels) bool { return v.sinkExp != nil }, 1,
+		func(v *vecKernels, xs [][]float32) (float64, float64) {
+			// n = 3 (length 19) and 6 (75): logits from xs cycled over
+			// every lane, spread to ±8; the sum covers every lane.
+			x := xs[0]
+			n := len(x)/16 + 2
+			m := make([]float64, n*n*SinkLanes)
+			for k := range m {
+				m[k] = 8 * float64(x[(k*5)%len(x)])
+			}
+			sinkExpV(v, m, n)
+			var s float64
+			for k, e := range m {
+				s += e * float64(1+k%7)
+			}
+			for k := range x {
+				x[k] = float32(m[k])
+			}
+			return s, s
 		}},
 	{"rmsBack", func(v *vecKernels) bool { return v.rmsBack != nil }, 5,
 		func(v *vecKernels, xs [][]float32) (float64, float64) {

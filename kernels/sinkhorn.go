@@ -1,5 +1,10 @@
 package kernels
 
+import (
+	"fmt"
+	"math"
+)
+
 // SinkLanes is the number of n×n Sinkhorn-Knopp problems (tokens) the
 // Sinkhorn kernels process side by side: every array is lane-minor
 // (structure of arrays), element e of lane l at [e·SinkLanes + l], so that
@@ -153,6 +158,58 @@ func sinkBackGo(g, m0, rv, cv, inv []float64, n, steps, colPar int) {
 						gg[l] = (gg[l] - a[l]) * ivi[l]
 					}
 				}
+			}
+		}
+	}
+}
+
+// SinkhornExp forms the Sinkhorn start matrices of SinkLanes problems in
+// place: m holds n·n float64 values per lane, lane-minor as in
+// SinkhornSteps (element (i, j) of lane l at m[(i·n+j)·SinkLanes + l]), and
+// each becomes
+//
+//	M0[i,j] = exp(m[i,j] − max_k m[k,j])     (per lane, column maxima)
+//
+// so every entry is in (0, 1] and each column holds a 1 (exp(0) = 1
+// exactly on every path). The generic path computes math.Exp, the bits of
+// the per-token manifold code; the avx512 and avx2 paths evaluate one
+// float64 polynomial exp in SIMD lanes (AVX-512F, AVX2+FMA; the same
+// algorithm, faithfully rounded: error < 1 ulp, subnormal results
+// included), which may differ from math.Exp in the last bit. Every path is
+// deterministic. Entries below about −745 relative to their column maximum
+// underflow to 0. It panics if m has fewer than n·n·SinkLanes values or
+// n < 1.
+func SinkhornExp(m []float64, n int) {
+	if n < 1 || len(m) < n*n*SinkLanes {
+		panic(fmt.Sprintf("kernels: SinkhornExp n=%d: m has %d values, want %d", n, len(m), n*n*SinkLanes))
+	}
+	sinkExpV(vecs(), m, n)
+}
+
+func sinkExpV(v *vecKernels, m []float64, n int) {
+	if v.sinkExp != nil {
+		v.sinkExp(&m[0], n)
+		return
+	}
+	sinkExpGo(m, n)
+}
+
+// sinkExpGo is the portable SinkhornExp (math.Exp).
+func sinkExpGo(m []float64, n int) {
+	const L = SinkLanes
+	for j := 0; j < n; j++ {
+		mx := *(*[L]float64)(m[j*L:])
+		for i := 1; i < n; i++ {
+			for l, v := range (*[L]float64)(m[(i*n+j)*L:]) {
+				if v > mx[l] {
+					mx[l] = v
+				}
+			}
+		}
+		for i := 0; i < n; i++ {
+			e := (*[L]float64)(m[(i*n+j)*L:])
+			for l := range e {
+				e[l] = math.Exp(e[l] - mx[l])
 			}
 		}
 	}

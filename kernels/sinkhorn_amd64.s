@@ -27,6 +27,8 @@ TEXT ·sinkStepsAVX512(SB), NOSPLIT, $0-64
 	VBROADCASTSD eps+56(FP), Z30
 	MOVQ $0x3ff0000000000000, AX
 	VPBROADCASTQ AX, Z31
+	CMPQ R11, $256
+	JEQ f4AVX512
 
 fstepAVX512:
 	LEAQ (R8)(R11*1), R14 // rn
@@ -107,6 +109,109 @@ fnextAVX512:
 	VZEROUPPER
 	RET
 
+// n = 4, everything in registers: M0[i,j] in Z(4i+j), r in Z16–Z19, c in
+// Z20–Z23, Z29 zero, Z30 eps, Z31 one; the scalings are written out each
+// step (they are the outputs) but never read back, which takes the
+// store-to-load round trip off the step-to-step dependency chain. Same
+// operations in the same order as the general loop (sums start from 0).
+// R8/R9/R10 point at the step's output blocks (256 bytes each).
+
+// F4COL: column step for the column whose M0 entries are m0..m3 and whose
+// scaling register is c (updated), at byte offset off of the blocks.
+#define F4COL(m0, m1, m2, m3, c, off) \
+	VMULPD  Z16, m0, Z24; \
+	VADDPD  Z24, Z29, Z25; \
+	VMULPD  Z17, m1, Z24; \
+	VADDPD  Z24, Z25, Z25; \
+	VMULPD  Z18, m2, Z24; \
+	VADDPD  Z24, Z25, Z25; \
+	VMULPD  Z19, m3, Z24; \
+	VADDPD  Z24, Z25, Z25; \
+	VMULPD  Z25, c, Z26; \
+	VADDPD  Z30, Z26, Z26; \
+	VDIVPD  Z26, Z31, Z26; \
+	VMOVUPD Z26, off(R10); \
+	VMULPD  Z26, c, c; \
+	VMOVUPD c, off(R9)
+
+// F4ROW: row step for the row whose M0 entries are m0..m3 and whose
+// scaling register is r (updated).
+#define F4ROW(m0, m1, m2, m3, r, off) \
+	VMULPD  Z20, m0, Z24; \
+	VADDPD  Z24, Z29, Z25; \
+	VMULPD  Z21, m1, Z24; \
+	VADDPD  Z24, Z25, Z25; \
+	VMULPD  Z22, m2, Z24; \
+	VADDPD  Z24, Z25, Z25; \
+	VMULPD  Z23, m3, Z24; \
+	VADDPD  Z24, Z25, Z25; \
+	VMULPD  Z25, r, Z26; \
+	VADDPD  Z30, Z26, Z26; \
+	VDIVPD  Z26, Z31, Z26; \
+	VMOVUPD Z26, off(R10); \
+	VMULPD  Z26, r, r; \
+	VMOVUPD r, off(R8)
+
+f4AVX512:
+	VMOVUPD 0(SI), Z0
+	VMOVUPD 64(SI), Z1
+	VMOVUPD 128(SI), Z2
+	VMOVUPD 192(SI), Z3
+	VMOVUPD 256(SI), Z4
+	VMOVUPD 320(SI), Z5
+	VMOVUPD 384(SI), Z6
+	VMOVUPD 448(SI), Z7
+	VMOVUPD 512(SI), Z8
+	VMOVUPD 576(SI), Z9
+	VMOVUPD 640(SI), Z10
+	VMOVUPD 704(SI), Z11
+	VMOVUPD 768(SI), Z12
+	VMOVUPD 832(SI), Z13
+	VMOVUPD 896(SI), Z14
+	VMOVUPD 960(SI), Z15
+	VMOVUPD 0(R8), Z16
+	VMOVUPD 64(R8), Z17
+	VMOVUPD 128(R8), Z18
+	VMOVUPD 192(R8), Z19
+	VMOVUPD 0(R9), Z20
+	VMOVUPD 64(R9), Z21
+	VMOVUPD 128(R9), Z22
+	VMOVUPD 192(R9), Z23
+	VPXORQ  Z29, Z29, Z29
+
+f4step:
+	ADDQ  $256, R8
+	ADDQ  $256, R9
+	TESTQ BX, BX
+	JNZ   f4row
+	F4COL(Z0, Z4, Z8, Z12, Z20, 0)
+	F4COL(Z1, Z5, Z9, Z13, Z21, 64)
+	F4COL(Z2, Z6, Z10, Z14, Z22, 128)
+	F4COL(Z3, Z7, Z11, Z15, Z23, 192)
+	VMOVUPD Z16, 0(R8)
+	VMOVUPD Z17, 64(R8)
+	VMOVUPD Z18, 128(R8)
+	VMOVUPD Z19, 192(R8)
+	JMP     f4next
+
+f4row:
+	F4ROW(Z0, Z1, Z2, Z3, Z16, 0)
+	F4ROW(Z4, Z5, Z6, Z7, Z17, 64)
+	F4ROW(Z8, Z9, Z10, Z11, Z18, 128)
+	F4ROW(Z12, Z13, Z14, Z15, Z19, 192)
+	VMOVUPD Z20, 0(R9)
+	VMOVUPD Z21, 64(R9)
+	VMOVUPD Z22, 128(R9)
+	VMOVUPD Z23, 192(R9)
+
+f4next:
+	ADDQ $256, R10
+	XORQ $1, BX
+	DECQ DX
+	JNZ  f4step
+	VZEROUPPER
+	RET
+
 // func sinkBackAVX512(dg, m0, rv, cv, inv *float64, n, steps, colPar int)
 TEXT ·sinkBackAVX512(SB), NOSPLIT, $0-64
 	MOVQ dg+0(FP), SI
@@ -127,6 +232,8 @@ TEXT ·sinkBackAVX512(SB), NOSPLIT, $0-64
 	DECQ BX
 	ANDQ $1, BX
 	XORQ colPar+56(FP), BX // 0: step normalises columns
+	CMPQ R11, $256
+	JEQ b4AVX512
 bstepAVX512:
 	TESTQ BX, BX
 	JNZ browAVX512
@@ -205,6 +312,122 @@ bnextAVX512:
 	XORQ $1, BX
 	DECQ DX
 	JNZ bstepAVX512
+	VZEROUPPER
+	RET
+
+// n = 4 with g in registers (g[i,j] in Z(4i+j)), Z29 zero; M0, r, c and
+// inv are read from memory (off the dependency chain), g is loaded once
+// and stored once. Same operations in the same order as the general loop.
+
+// B4COL: column step for the column held in g0..g3, whose M0 entries are
+// at byte offsets o0..o3 of R15 (its r, c, inv offset is o0).
+#define B4COL(g0, g1, g2, g3, o0, o1, o2, o3) \
+	VMULPD  0(R8), g0, Z16; \
+	VMULPD  o0(R15), Z16, Z16; \
+	VADDPD  Z16, Z29, Z17; \
+	VMULPD  64(R8), g1, Z16; \
+	VMULPD  o1(R15), Z16, Z16; \
+	VADDPD  Z16, Z17, Z17; \
+	VMULPD  128(R8), g2, Z16; \
+	VMULPD  o2(R15), Z16, Z16; \
+	VADDPD  Z16, Z17, Z17; \
+	VMULPD  192(R8), g3, Z16; \
+	VMULPD  o3(R15), Z16, Z16; \
+	VADDPD  Z16, Z17, Z17; \
+	VMULPD  o0(R9), Z17, Z17; \
+	VMOVUPD o0(R10), Z18; \
+	VSUBPD  Z17, g0, g0; \
+	VMULPD  Z18, g0, g0; \
+	VSUBPD  Z17, g1, g1; \
+	VMULPD  Z18, g1, g1; \
+	VSUBPD  Z17, g2, g2; \
+	VMULPD  Z18, g2, g2; \
+	VSUBPD  Z17, g3, g3; \
+	VMULPD  Z18, g3, g3
+
+// B4ROW: row step for the row held in g0..g3, whose M0 entries are at byte
+// offsets o0..o3 of R15; its r and inv are at offset ri.
+#define B4ROW(g0, g1, g2, g3, o0, o1, o2, o3, ri) \
+	VMULPD  o0(R15), g0, Z16; \
+	VMULPD  0(R9), Z16, Z16; \
+	VADDPD  Z16, Z29, Z17; \
+	VMULPD  o1(R15), g1, Z16; \
+	VMULPD  64(R9), Z16, Z16; \
+	VADDPD  Z16, Z17, Z17; \
+	VMULPD  o2(R15), g2, Z16; \
+	VMULPD  128(R9), Z16, Z16; \
+	VADDPD  Z16, Z17, Z17; \
+	VMULPD  o3(R15), g3, Z16; \
+	VMULPD  192(R9), Z16, Z16; \
+	VADDPD  Z16, Z17, Z17; \
+	VMULPD  ri(R8), Z17, Z17; \
+	VMOVUPD ri(R10), Z18; \
+	VSUBPD  Z17, g0, g0; \
+	VMULPD  Z18, g0, g0; \
+	VSUBPD  Z17, g1, g1; \
+	VMULPD  Z18, g1, g1; \
+	VSUBPD  Z17, g2, g2; \
+	VMULPD  Z18, g2, g2; \
+	VSUBPD  Z17, g3, g3; \
+	VMULPD  Z18, g3, g3
+
+b4AVX512:
+	VMOVUPD 0(SI), Z0
+	VMOVUPD 64(SI), Z1
+	VMOVUPD 128(SI), Z2
+	VMOVUPD 192(SI), Z3
+	VMOVUPD 256(SI), Z4
+	VMOVUPD 320(SI), Z5
+	VMOVUPD 384(SI), Z6
+	VMOVUPD 448(SI), Z7
+	VMOVUPD 512(SI), Z8
+	VMOVUPD 576(SI), Z9
+	VMOVUPD 640(SI), Z10
+	VMOVUPD 704(SI), Z11
+	VMOVUPD 768(SI), Z12
+	VMOVUPD 832(SI), Z13
+	VMOVUPD 896(SI), Z14
+	VMOVUPD 960(SI), Z15
+	VPXORQ  Z29, Z29, Z29
+
+b4step:
+	TESTQ BX, BX
+	JNZ   b4row
+	B4COL(Z0, Z4, Z8, Z12, 0, 256, 512, 768)
+	B4COL(Z1, Z5, Z9, Z13, 64, 320, 576, 832)
+	B4COL(Z2, Z6, Z10, Z14, 128, 384, 640, 896)
+	B4COL(Z3, Z7, Z11, Z15, 192, 448, 704, 960)
+	JMP b4next
+
+b4row:
+	B4ROW(Z0, Z1, Z2, Z3, 0, 64, 128, 192, 0)
+	B4ROW(Z4, Z5, Z6, Z7, 256, 320, 384, 448, 64)
+	B4ROW(Z8, Z9, Z10, Z11, 512, 576, 640, 704, 128)
+	B4ROW(Z12, Z13, Z14, Z15, 768, 832, 896, 960, 192)
+
+b4next:
+	SUBQ $256, R8
+	SUBQ $256, R9
+	SUBQ $256, R10
+	XORQ $1, BX
+	DECQ DX
+	JNZ  b4step
+	VMOVUPD Z0, 0(SI)
+	VMOVUPD Z1, 64(SI)
+	VMOVUPD Z2, 128(SI)
+	VMOVUPD Z3, 192(SI)
+	VMOVUPD Z4, 256(SI)
+	VMOVUPD Z5, 320(SI)
+	VMOVUPD Z6, 384(SI)
+	VMOVUPD Z7, 448(SI)
+	VMOVUPD Z8, 512(SI)
+	VMOVUPD Z9, 576(SI)
+	VMOVUPD Z10, 640(SI)
+	VMOVUPD Z11, 704(SI)
+	VMOVUPD Z12, 768(SI)
+	VMOVUPD Z13, 832(SI)
+	VMOVUPD Z14, 896(SI)
+	VMOVUPD Z15, 960(SI)
 	VZEROUPPER
 	RET
 

@@ -31,6 +31,22 @@ type vecKernels struct {
 	rope         func(a, b, c, s *float32, n int, dir float32)
 	rmsBack      func(dx, dw, dy, x, w *float32, n int, rs, c float32)
 	dot3         func(a, b, c *float32, n int) float32
+
+	// ropeRows is a whole RoPE / RoPEBackward call (not an n-element
+	// loop): x points at the first row's first head (offset applied), c and
+	// s at the table row of the first position, rows, heads ≥ 1, hd ≥ 2
+	// even, any hd/2; see rope. When nil, rope runs the rope loop per head.
+	ropeRows func(x *float32, rows, stride, heads, hd int, c, s *float32, dir float32)
+
+	// rmsNorm / rmsNormBack are whole RMSNorm / RMSNormBackward calls
+	// (not n-element loops; rows, dim ≥ 1, any dim). When nil, those run
+	// the sumSquares + mulScaled and dot3 + rmsBack loops per row.
+	rmsNorm     func(out, rstd, in, w *float32, rows, dim int, eps float32)
+	rmsNormBack func(din, dw, dout, in, w, rstd *float32, rows, dim int, dimf float32)
+
+	// sinkExp is SinkhornExp on one block of SinkLanes n×n problems
+	// (float64, lane-minor; not an n-element loop, blk does not apply).
+	sinkExp func(m *float64, n int)
 }
 
 // goVec is the generic set: every kernel runs its portable Go loop.

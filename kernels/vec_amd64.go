@@ -10,6 +10,7 @@ var avx2Vec = vecKernels{
 	sumSquares: sumSquaresAVX2, max: maxAVX2, mulScaled: mulScaledAVX2,
 	expAffineSum: expAffineSumAVX2, swiglu: swigluAVX2, swigluBack: swigluBackAVX2,
 	adamw: adamwAVX2, rope: ropeAVX2, rmsBack: rmsBackAVX2, dot3: dot3AVX2,
+	sinkExp: sinkExpAVX2,
 }
 
 // The assembly loops below process exactly n elements, n a multiple of 8
@@ -59,3 +60,9 @@ func rmsBackAVX2(dx, dw, dy, x, w *float32, n int, rs, c float32)
 
 //go:noescape
 func dot3AVX2(a, b, c *float32, n int) float32
+
+// sinkExpAVX2 is SinkhornExp's loop on the avx2 path: one block of
+// SinkLanes n×n problems, lane-minor, n ≥ 1 (float64 exp, ≤ 1 ulp).
+//
+//go:noescape
+func sinkExpAVX2(m *float64, n int)

@@ -721,3 +721,186 @@ d3done:
 	VZEROUPPER
 	MOVSS        X0, ret+32(FP)
 	RET
+
+// Float64 exponential for the Sinkhorn lanes on the avx2 path
+// (sinkExpAVX2): the algorithm of sinkExpAVX512 (elem512_amd64.s: clamp to
+// [−746, 710], k = round(x·log2e), two-part ln2 reduction with FMAs,
+// degree-13 Taylor polynomial) with 4 lanes per ymm. 2^k has no VSCALEFPD
+// here: k is split as k1 = floor(k/2), k2 = k − k1, each 2^ki built in the
+// exponent bits (ki + 1023 via the 0x1.8p52 shift), and p·2^k1 (exact)
+// ·2^k2 rounds once, so subnormal results, the underflow to 0 and the
+// overflow to +Inf are as with VSCALEFPD.
+//
+// Constants, 4 copies each (32 bytes apart): 0 lo, 32 hi, 64 log2e, 96 ln2hi, 128 ln2lo, 160 1/2!, 192 1/3!, 224 1/4!, 256 1/5!, 288 1/6!, 320 1/7!, 352 1/8!, 384 1/9!, 416 1/10!, 448 1/11!, 480 1/12!, 512 1/13!, 544 one, 576 half, 608 magic 0x1.8p52.
+DATA expd4<>+0(SB)/8, $0xc087500000000000 // lo
+DATA expd4<>+8(SB)/8, $0xc087500000000000
+DATA expd4<>+16(SB)/8, $0xc087500000000000
+DATA expd4<>+24(SB)/8, $0xc087500000000000
+DATA expd4<>+32(SB)/8, $0x4086300000000000 // hi
+DATA expd4<>+40(SB)/8, $0x4086300000000000
+DATA expd4<>+48(SB)/8, $0x4086300000000000
+DATA expd4<>+56(SB)/8, $0x4086300000000000
+DATA expd4<>+64(SB)/8, $0x3ff71547652b82fe // log2e
+DATA expd4<>+72(SB)/8, $0x3ff71547652b82fe
+DATA expd4<>+80(SB)/8, $0x3ff71547652b82fe
+DATA expd4<>+88(SB)/8, $0x3ff71547652b82fe
+DATA expd4<>+96(SB)/8, $0x3fe62e42fefa39ef // ln2hi
+DATA expd4<>+104(SB)/8, $0x3fe62e42fefa39ef
+DATA expd4<>+112(SB)/8, $0x3fe62e42fefa39ef
+DATA expd4<>+120(SB)/8, $0x3fe62e42fefa39ef
+DATA expd4<>+128(SB)/8, $0x3c7abc9e3b39803f // ln2lo
+DATA expd4<>+136(SB)/8, $0x3c7abc9e3b39803f
+DATA expd4<>+144(SB)/8, $0x3c7abc9e3b39803f
+DATA expd4<>+152(SB)/8, $0x3c7abc9e3b39803f
+DATA expd4<>+160(SB)/8, $0x3fe0000000000000 // 1/2!
+DATA expd4<>+168(SB)/8, $0x3fe0000000000000
+DATA expd4<>+176(SB)/8, $0x3fe0000000000000
+DATA expd4<>+184(SB)/8, $0x3fe0000000000000
+DATA expd4<>+192(SB)/8, $0x3fc5555555555555 // 1/3!
+DATA expd4<>+200(SB)/8, $0x3fc5555555555555
+DATA expd4<>+208(SB)/8, $0x3fc5555555555555
+DATA expd4<>+216(SB)/8, $0x3fc5555555555555
+DATA expd4<>+224(SB)/8, $0x3fa5555555555555 // 1/4!
+DATA expd4<>+232(SB)/8, $0x3fa5555555555555
+DATA expd4<>+240(SB)/8, $0x3fa5555555555555
+DATA expd4<>+248(SB)/8, $0x3fa5555555555555
+DATA expd4<>+256(SB)/8, $0x3f81111111111111 // 1/5!
+DATA expd4<>+264(SB)/8, $0x3f81111111111111
+DATA expd4<>+272(SB)/8, $0x3f81111111111111
+DATA expd4<>+280(SB)/8, $0x3f81111111111111
+DATA expd4<>+288(SB)/8, $0x3f56c16c16c16c17 // 1/6!
+DATA expd4<>+296(SB)/8, $0x3f56c16c16c16c17
+DATA expd4<>+304(SB)/8, $0x3f56c16c16c16c17
+DATA expd4<>+312(SB)/8, $0x3f56c16c16c16c17
+DATA expd4<>+320(SB)/8, $0x3f2a01a01a01a01a // 1/7!
+DATA expd4<>+328(SB)/8, $0x3f2a01a01a01a01a
+DATA expd4<>+336(SB)/8, $0x3f2a01a01a01a01a
+DATA expd4<>+344(SB)/8, $0x3f2a01a01a01a01a
+DATA expd4<>+352(SB)/8, $0x3efa01a01a01a01a // 1/8!
+DATA expd4<>+360(SB)/8, $0x3efa01a01a01a01a
+DATA expd4<>+368(SB)/8, $0x3efa01a01a01a01a
+DATA expd4<>+376(SB)/8, $0x3efa01a01a01a01a
+DATA expd4<>+384(SB)/8, $0x3ec71de3a556c734 // 1/9!
+DATA expd4<>+392(SB)/8, $0x3ec71de3a556c734
+DATA expd4<>+400(SB)/8, $0x3ec71de3a556c734
+DATA expd4<>+408(SB)/8, $0x3ec71de3a556c734
+DATA expd4<>+416(SB)/8, $0x3e927e4fb7789f5c // 1/10!
+DATA expd4<>+424(SB)/8, $0x3e927e4fb7789f5c
+DATA expd4<>+432(SB)/8, $0x3e927e4fb7789f5c
+DATA expd4<>+440(SB)/8, $0x3e927e4fb7789f5c
+DATA expd4<>+448(SB)/8, $0x3e5ae64567f544e4 // 1/11!
+DATA expd4<>+456(SB)/8, $0x3e5ae64567f544e4
+DATA expd4<>+464(SB)/8, $0x3e5ae64567f544e4
+DATA expd4<>+472(SB)/8, $0x3e5ae64567f544e4
+DATA expd4<>+480(SB)/8, $0x3e21eed8eff8d898 // 1/12!
+DATA expd4<>+488(SB)/8, $0x3e21eed8eff8d898
+DATA expd4<>+496(SB)/8, $0x3e21eed8eff8d898
+DATA expd4<>+504(SB)/8, $0x3e21eed8eff8d898
+DATA expd4<>+512(SB)/8, $0x3de6124613a86d09 // 1/13!
+DATA expd4<>+520(SB)/8, $0x3de6124613a86d09
+DATA expd4<>+528(SB)/8, $0x3de6124613a86d09
+DATA expd4<>+536(SB)/8, $0x3de6124613a86d09
+DATA expd4<>+544(SB)/8, $0x3ff0000000000000 // one
+DATA expd4<>+552(SB)/8, $0x3ff0000000000000
+DATA expd4<>+560(SB)/8, $0x3ff0000000000000
+DATA expd4<>+568(SB)/8, $0x3ff0000000000000
+DATA expd4<>+576(SB)/8, $0x3fe0000000000000 // half
+DATA expd4<>+584(SB)/8, $0x3fe0000000000000
+DATA expd4<>+592(SB)/8, $0x3fe0000000000000
+DATA expd4<>+600(SB)/8, $0x3fe0000000000000
+DATA expd4<>+608(SB)/8, $0x4338000000000000 // magic 0x1.8p52
+DATA expd4<>+616(SB)/8, $0x4338000000000000
+DATA expd4<>+624(SB)/8, $0x4338000000000000
+DATA expd4<>+632(SB)/8, $0x4338000000000000
+GLOBL expd4<>(SB), RODATA|NOPTR, $640
+
+// EXPPD4: Y3 = exp(Y1) for 4 float64 lanes; needs Y8 lo, Y9 hi, Y10 log2e,
+// Y11 ln2hi, Y12 ln2lo, Y13 one, Y14 half, Y15 magic. Clobbers Y1, Y2, Y4,
+// Y5.
+#define EXPPD4 \
+	VMAXPD       Y1, Y8, Y1; \
+	VMINPD       Y1, Y9, Y1; \
+	VMULPD       Y10, Y1, Y2; \
+	VROUNDPD     $0, Y2, Y2; \
+	VFNMADD231PD Y11, Y2, Y1; \
+	VFNMADD231PD Y12, Y2, Y1; \
+	VMOVUPD      expd4<>+512(SB), Y3; \
+	VFMADD213PD  expd4<>+480(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+448(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+416(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+384(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+352(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+320(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+288(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+256(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+224(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+192(SB), Y1, Y3; \
+	VFMADD213PD  expd4<>+160(SB), Y1, Y3; \
+	VFMADD213PD  Y13, Y1, Y3; \
+	VFMADD213PD  Y13, Y1, Y3; \
+	VMULPD       Y14, Y2, Y4; \
+	VROUNDPD     $1, Y4, Y4; \
+	VSUBPD       Y4, Y2, Y2; \
+	VADDPD       Y15, Y4, Y4; \
+	VADDPD       Y15, Y2, Y2; \
+	VPSLLQ       $52, Y4, Y4; \
+	VPSLLQ       $52, Y2, Y2; \
+	VPADDQ       Y13, Y4, Y4; \
+	VPADDQ       Y13, Y2, Y2; \
+	VMULPD       Y4, Y3, Y3; \
+	VMULPD       Y2, Y3, Y3
+
+// func sinkExpAVX2(m *float64, n int)
+// sinkExpAVX512 with two ymm (lanes 0–3, 4–7) per element.
+TEXT ·sinkExpAVX2(SB), NOSPLIT, $0-16
+	MOVQ    m+0(FP), DI
+	MOVQ    n+8(FP), CX
+	VMOVUPD expd4<>+0(SB), Y8
+	VMOVUPD expd4<>+32(SB), Y9
+	VMOVUPD expd4<>+64(SB), Y10
+	VMOVUPD expd4<>+96(SB), Y11
+	VMOVUPD expd4<>+128(SB), Y12
+	VMOVUPD expd4<>+544(SB), Y13
+	VMOVUPD expd4<>+576(SB), Y14
+	VMOVUPD expd4<>+608(SB), Y15
+	MOVQ    CX, R8
+	SHLQ    $6, R8
+	MOVQ    CX, R9
+
+se2col:
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y6
+	LEAQ    (DI)(R8*1), DX
+	MOVQ    CX, R10
+	DECQ    R10
+
+se2max:
+	TESTQ  R10, R10
+	JZ     se2exp0
+	VMAXPD (DX), Y0, Y0
+	VMAXPD 32(DX), Y6, Y6
+	ADDQ   R8, DX
+	DECQ   R10
+	JMP    se2max
+
+se2exp0:
+	MOVQ DI, DX
+	MOVQ CX, R10
+
+se2exp:
+	VMOVUPD (DX), Y1
+	VSUBPD  Y0, Y1, Y1
+	EXPPD4
+	VMOVUPD Y3, (DX)
+	VMOVUPD 32(DX), Y1
+	VSUBPD  Y6, Y1, Y1
+	EXPPD4
+	VMOVUPD Y3, 32(DX)
+	ADDQ    R8, DX
+	DECQ    R10
+	JNZ     se2exp
+	ADDQ    $64, DI
+	DECQ    R9
+	JNZ     se2col
+	VZEROUPPER
+	RET

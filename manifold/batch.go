@@ -2,18 +2,23 @@ package manifold
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/mhc-go/mhc/kernels"
 )
 
 // Batched Sinkhorn: ForwardBatch and BackwardBatch run Forward and
 // Backward for many tokens at once, kernels.SinkLanes tokens side by side
-// in SIMD lanes (kernels.SinkhornSteps / SinkhornBack, structure of arrays).
-// They evaluate the same float64 expressions in the same order as the
-// per-token functions, so their results are bit-identical to calling
-// Forward / Backward token by token (tested), on every kernel path. Lite
-// has no iteration and runs token by token.
+// in SIMD lanes (kernels.SinkhornExp, SinkhornSteps and SinkhornBack,
+// structure of arrays). The iteration and its reverse sweep evaluate the
+// per-token functions' float64 expressions in the same order. The
+// exponentials of M0 = exp(L − colmax) are math.Exp on the generic kernel
+// path, so there the results are bit-identical to calling Forward /
+// Backward token by token; the avx2 and avx512 paths compute them with a
+// SIMD float64 exp of < 1 ulp error, which can change the last float64 bit
+// of an M0 entry and hence, rarely, the last float32 bit of an H entry or
+// a logit gradient (tested: within 1 float32 ulp, plus 1e-12 of the
+// token's largest gradient; none of 131,072 differed when written). Every
+// path is deterministic. Lite has no iteration and runs token by token.
 
 // BatchWorkspace is the scratch of ForwardBatch and BackwardBatch for one
 // goroutine: one block of kernels.SinkLanes tokens, lane-minor. Made by
@@ -74,8 +79,9 @@ func rowsNeed(T, ld, w int) int {
 
 // ForwardBatch computes H for T tokens: token t's logits are
 // logits[t·ldl : t·ldl+LogitsPerToken()] and its H (n·n, row-major, paper
-// orientation) is OVERWRITTEN at h[t·n·n:]. Results are bit-identical to
-// Forward per token. saved, when not nil, must hold T·SavedPerToken()
+// orientation) is OVERWRITTEN at h[t·n·n:]. Results are those of Forward
+// per token (bit-identical on the generic kernel path, to the last float32
+// bit elsewhere: see above). saved, when not nil, must hold T·SavedPerToken()
 // values and receives M0 (and the DeepSeek softmax) for a BackwardBatch over
 // the same tokens, which then computes no exponentials. Zero allocations.
 func (s Sinkhorn) ForwardBatch(h []float32, logits []float32, ldl, T int, saved []float64, ws *BatchWorkspace) {
@@ -116,10 +122,10 @@ func (s Sinkhorn) ForwardBatch(h []float32, logits []float32, ldl, T int, saved 
 // BackwardBatch computes the logit gradients of T tokens from dh (T, n·n)
 // contiguous and the logits given to ForwardBatch: token t's gradient is
 // OVERWRITTEN at dlogits[t·ldd : t·ldd+LogitsPerToken()]. Results are
-// bit-identical to Backward per token (the iteration is recomputed, from
-// the M0 that ForwardBatch kept in saved when saved is not nil: it must then
-// be what ForwardBatch wrote for the same logits). dlogits must not overlap
-// dh or logits. Zero allocations.
+// those of Backward per token, as for ForwardBatch (the iteration is
+// recomputed, from the M0 that ForwardBatch kept in saved when saved is not
+// nil: it must then be what ForwardBatch wrote for the same logits).
+// dlogits must not overlap dh or logits. Zero allocations.
 func (s Sinkhorn) BackwardBatch(dlogits []float32, ldd int, dh []float32, logits []float32, ldl, T int, saved []float64, ws *BatchWorkspace) {
 	nn, lp := s.N*s.N, s.LogitsPerToken()
 	s.checkBatch(ws, T, ldl, [2]int{len(dh), T * nn}, [2]int{len(logits), rowsNeed(T, ldl, lp)},
@@ -152,6 +158,9 @@ func (s Sinkhorn) BackwardBatch(dlogits []float32, ldd int, dh []float32, logits
 			sv = saved[t0*per:]
 		}
 		steps := s.blockTrajectory(logits[t0*ldl:], ldl, cnt, ws, sv, false)
+		if s.Variant == Paper && s.Eps != 0 {
+			s.blockArgmax(logits[t0*ldl:], ldl, cnt, ws)
+		}
 		for l := 0; l < L; l++ {
 			if l >= cnt {
 				for e := 0; e < nn; e++ {
@@ -211,7 +220,8 @@ func (s Sinkhorn) BackwardBatch(dlogits []float32, ldd int, dh []float32, logits
 // blockTrajectory forms M0 (and the DeepSeek softmax) for a block of
 // cnt ≤ L tokens, lane-minor in ws, and runs the iteration; it returns the
 // number of steps. Without saved (or with store) M0 comes from the logits
-// (row stride ldl), with the same expressions as trajectory per lane; with
+// (row stride ldl) through kernels.SinkhornExp (trajectory's expressions
+// per lane, the exponentials of the active kernel path); with
 // store it is then also written to saved (token-major, SavedPerToken
 // values per token). With saved and !store M0 is read back from it
 // (BackwardBatch after ForwardBatch: no exponentials). Missing lanes get
@@ -241,38 +251,22 @@ func (s Sinkhorn) blockTrajectory(logits []float32, ldl, cnt int, ws *BatchWorks
 				}
 			}
 		}
-		if s.Variant == Paper && s.Eps != 0 {
-			s.blockArgmax(logits, ldl, cnt, ws)
-		}
 		return s.blockSteps(ws)
 	}
+	// The logits, lane-minor in float64 (missing lanes 0, so M0 = 1 there),
+	// then M0 = exp(L − colmax) of every lane at once.
 	for l := 0; l < L; l++ {
 		if l >= cnt {
 			for e := 0; e < nn; e++ {
-				m0[e*L+l] = 1
+				m0[e*L+l] = 0
 			}
 			continue
 		}
-		lg := logits[l*ldl : l*ldl+nn]
-		// Column maxima (first occurrence), then exp of the shifted logits.
-		for j := 0; j < n; j++ {
-			mx[j*L+l] = float64(lg[j])
-			ws.argmax[j*L+l] = 0
-		}
-		for i := 1; i < n; i++ {
-			for j, v := range lg[i*n : i*n+n] {
-				if v := float64(v); v > mx[j*L+l] {
-					mx[j*L+l] = v
-					ws.argmax[j*L+l] = int32(i)
-				}
-			}
-		}
-		for i := 0; i < n; i++ {
-			for j, v := range lg[i*n : i*n+n] {
-				m0[(i*n+j)*L+l] = math.Exp(float64(v) - mx[j*L+l])
-			}
+		for e, v := range logits[l*ldl : l*ldl+nn] {
+			m0[e*L+l] = float64(v)
 		}
 	}
+	kernels.SinkhornExp(m0, n)
 	if s.Variant == DeepSeek {
 		// S = column softmax (denominator without eps), M0 = S + eps.
 		for j := 0; j < n; j++ {
@@ -310,8 +304,9 @@ func (s Sinkhorn) blockTrajectory(logits []float32, ldl, cnt int, ws *BatchWorks
 	return s.blockSteps(ws)
 }
 
-// blockArgmax recomputes the row of every column's maximum logit (first
-// occurrence) for cnt tokens.
+// blockArgmax finds the row of every column's maximum logit (first
+// occurrence) for cnt tokens, as trajectory does (BackwardBatch of Paper
+// with Eps ≠ 0 needs it).
 func (s Sinkhorn) blockArgmax(logits []float32, ldl, cnt int, ws *BatchWorkspace) {
 	const L = kernels.SinkLanes
 	n := s.N
