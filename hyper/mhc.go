@@ -39,8 +39,9 @@ import (
 // ProjBackX, ProjBackPhi; dφ through per-chunk partials) where the kernel
 // path has them (kernels.ProjFast), else as GEMMs over all tokens;
 // Sinkhorn runs kernels.SinkLanes tokens side by side in SIMD lanes
-// (manifold.Sinkhorn.ForwardBatch / BackwardBatch, bit-identical to the
-// per-token iteration, which the backward recomputes); the apply
+// (manifold.Sinkhorn.ForwardBatch / BackwardBatch, equal to the per-token
+// iteration to the last float32 bit, bit-identical on the generic path;
+// the backward recomputes the iteration); the apply
 // passes and their backward are one fused pass per token each
 // (kernels.ConnMix for the stream mixes, kernels.ConnDots for dH_pre,
 // dH_post and dH_res). Across the seam between two sublayers, Post of one
