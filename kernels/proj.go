@@ -9,19 +9,23 @@ import "fmt"
 // as much time packing x as multiplying; these loops read x in place, once,
 // with φ (or φᵀ) streaming from L1/L2:
 //
-//   - ProjForward: a few tokens at a time, per input k one broadcast of
-//     x_t[k] and one FMA per 16 outputs against the row k of φᵀ (packed
-//     once per call by ProjPackT, zero padded to ProjMaxOut columns);
-//   - ProjBackX: per 16-column chunk of a few tokens' rows, dx_t chunk +
-//     cs_t·x_t chunk + Σ_j dp_t[j]·φ_j chunk, φ_j chunk loaded once for the
-//     tokens (the RMS term of the coefficients' backward rides along);
-//   - ProjBackPhi: per 16-column chunk, the chunks of 8 tokens' rows in
-//     registers and per output j one accumulator dφ_j chunk += Σ_t
-//     dp_t[j]·x_t chunk, tokens in order.
+//   - ProjForward: four tokens at a time, per input k one broadcast of
+//     x_t[k] and one FMA per vector of outputs (16 in zmm, 8 in ymm)
+//     against the row k of φᵀ (packed once per call by ProjPackT, zero
+//     padded to ProjMaxOut columns);
+//   - ProjBackX: per 16-column chunk of a few tokens' rows (8 in zmm, 4 in
+//     ymm), dx_t chunk + cs_t·x_t chunk + Σ_j dp_t[j]·φ_j chunk, φ_j chunk
+//     loaded once for the tokens (the RMS term of the coefficients'
+//     backward rides along);
+//   - ProjBackPhi: per 16-column chunk, the chunks of a few tokens' rows in
+//     registers (8 in zmm, 4 in ymm) and per output j one accumulator dφ_j
+//     chunk += Σ_t dp_t[j]·x_t chunk, tokens in order.
 //
 // Every element is a sequential sum in a fixed order (k ascending; j
 // ascending after the cs term; t ascending) whichever path runs it and
-// however the tokens are grouped, so results depend only on the inputs: a
+// however the tokens are grouped, so results depend only on the inputs
+// (the AVX-512F and AVX2 loops, both one FMA per term, give the same bits;
+// the Go twin rounds products separately and agrees up to rounding): a
 // caller that splits tokens by problem size (ParallelChunks) and reduces
 // per-chunk dφ partials in chunk order is bit-identical for any GOMAXPROCS.
 // Paths without these loops (ProjFast false) are better served by GEMM; the
@@ -55,7 +59,7 @@ func projs() *projKernels { return curPath.Load().proj }
 func ProjFast() bool { return projs() != nil }
 
 // ProjPath reports the instruction set of the active path's projection
-// loops: "avx512" or "generic".
+// loops: "avx512", "avx2" or "generic".
 func ProjPath() string {
 	if k := projs(); k != nil {
 		return k.impl
@@ -255,7 +259,7 @@ func checkProjPath(p *kernelPath) (err error) {
 			err = &checkError{path: p.name, kernel: kernel, panicked: r}
 		}
 	}()
-	for _, s := range [][3]int{{9, 24, 37}, {13, 32, 70}, {5, 7, 16}, {17, 17, 33}} {
+	for _, s := range [][3]int{{9, 24, 37}, {13, 32, 70}, {5, 7, 16}, {17, 17, 33}, {8, 15, 48}} {
 		T, P, nc := s[0], s[1], s[2]
 		kernel = "proj"
 		if e := projTwin(k, T, P, nc); !(e <= selfCheckTol) {

@@ -220,6 +220,87 @@ func TestProjSelfCheckCatches(t *testing.T) {
 	}
 }
 
+// TestProjPathsAgree checks the contract that makes the projection loops
+// interchangeable: every assembly path's loops (avx512 zmm, avx2 ymm)
+// evaluate each element as the same FMA chain in the same order, so they
+// return the same bits, on shapes that exercise every output block and
+// mask of both (P 1..32) and the token and column tails the Go code ends.
+func TestProjPathsAgree(t *testing.T) {
+	var ps []*kernelPath
+	for _, p := range kernelPaths {
+		if p.proj != nil {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) < 2 {
+		t.Skipf("%d paths with projection loops on this machine", len(ps))
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	rnd := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	run := func(k *projKernels, T, P, nc int, x, phi, phiT, dp, cs, dx0, dphi0 []float32) [][]float32 {
+		ldx, ldp, ldphi := nc+3, P+1, nc+16
+		out := make([]float32, T*P)
+		projForwardWith(k, out, P, x, ldx, T, phiT, P, nc)
+		dx := append([]float32(nil), dx0...)
+		projBackXWith(k, dx, x, cs, ldx, dp, ldp, T, phi, ldphi, P, nc)
+		r := [][]float32{out, dx}
+		for _, acc := range []bool{false, true} {
+			d := append([]float32(nil), dphi0...)
+			projBackPhiWith(k, d, ldphi, dp, ldp, x, ldx, T, P, nc, acc)
+			r = append(r, d)
+		}
+		return r
+	}
+	names := []string{"fwd", "backX", "backPhi", "backPhi acc"}
+	for _, T := range []int{4, 8, 13, 24} {
+		for P := 1; P <= ProjMaxOut; P++ {
+			for _, nc := range []int{16, 37, 64} {
+				ldx, ldp, ldphi := nc+3, P+1, nc+16
+				x, phi, dp, cs := rnd(T*ldx), rnd(P*ldphi), rnd(T*ldp), rnd(T)
+				dx0, dphi0 := rnd(T*ldx), rnd(P*ldphi)
+				phiT := make([]float32, nc*ProjMaxOut)
+				for j := range P { // φᵀ of the rows at stride ldphi
+					for k := range nc {
+						phiT[k*ProjMaxOut+j] = phi[j*ldphi+k]
+					}
+				}
+				want := run(ps[0].proj, T, P, nc, x, phi, phiT, dp, cs, dx0, dphi0)
+				for _, p := range ps[1:] {
+					got := run(p.proj, T, P, nc, x, phi, phiT, dp, cs, dx0, dphi0)
+					for i := range want {
+						for e := range want[i] {
+							if math.Float32bits(got[i][e]) != math.Float32bits(want[i][e]) {
+								t.Fatalf("%s vs %s %s T%d P%d nc%d: element %d: %v != %v",
+									p.name, ps[0].name, names[i], T, P, nc, e, got[i][e], want[i][e])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestProjPathsHaveLoops: where the avx512 path has projection loops
+// (amd64 without purego), the avx2 path has them too, so ProjFast does not
+// depend on AVX-512.
+func TestProjPathsHaveLoops(t *testing.T) {
+	if (projFor(pathAVX512) != nil) != (projFor(pathAVX2) != nil) {
+		t.Fatalf("projection loops: avx512 %v, avx2 %v", projFor(pathAVX512) != nil, projFor(pathAVX2) != nil)
+	}
+	for _, p := range kernelPaths {
+		if p.proj != nil && p.proj.impl != p.name {
+			t.Errorf("path %s runs the %s projection loops", p.name, p.proj.impl)
+		}
+	}
+}
+
 func TestProjZeroAllocs(t *testing.T) {
 	const T, P, nc = 8, 24, 128
 	x, phi, dp, cs := make([]float32, T*nc), make([]float32, P*nc), make([]float32, T*P), make([]float32, T)
