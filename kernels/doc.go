@@ -18,8 +18,9 @@
 // the hyper-connections:
 //
 //	path      GEMM micro-kernel          vector kernels                                 connection loops
-//	avx512    AVX-512F, 12×32 zmm tile   AVX-512F (exp, SwiGLU), else AVX2+FMA          AVX-512F: Sinkhorn lanes, fused apply, φ projection
-//	avx2      AVX2+FMA, 6×16 ymm tile    AVX2+FMA assembly                               AVX/AVX2+FMA: Sinkhorn lanes, fused apply
+//	avx512    AVX-512F, 12×32 zmm tile   AVX-512F (exp, SwiGLU, RoPE, RMSNorm, sum of    AVX-512F: Sinkhorn lanes, fused apply, φ projection
+//	                                     squares, AdamW, Sinkhorn exp), else AVX2+FMA
+//	avx2      AVX2+FMA, 6×16 ymm tile    AVX2+FMA assembly (incl. the Sinkhorn exp)      AVX/AVX2+FMA: Sinkhorn lanes, fused apply, φ projection
 //	generic   pure Go, 4×4 tile          pure Go                                        pure Go
 //
 // The connection loops (ConnPath, ProjPath) are the Sinkhorn-Knopp
@@ -28,8 +29,8 @@
 // the read-in and write-out (ConnMix, ConnDots), and the φ projection of the
 // coefficients with its two backward products (ProjForward, ProjBackX,
 // ProjBackPhi: P ≤ 32 outputs, x read in place, φ or φᵀ streaming from
-// cache; ProjFast reports whether the path has them — the avx2 and generic
-// paths do not, and their callers use one GEMM over all tokens instead).
+// cache; ProjFast reports whether the path has them — the generic path
+// does not, and its callers use one GEMM over all tokens instead).
 //
 // At init the package takes the best path this CPU and OS can run (amd64
 // only; elsewhere, and for the vector kernels in purego builds, Go code),
