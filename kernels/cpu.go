@@ -46,6 +46,7 @@ type gemmKernel struct {
 	kc, mc, nc int // cache blocks: kc | K, mc (multiple of mr) | M, nc (multiple of nr) | N
 	fn         kernelFunc
 	fnRowA     rowAKernelFunc  // optional: skips packing of a non-transposed A
+	fnColA     rowAKernelFunc  // optional: skips packing of a transposed A (element (r, p) at a[p*lda+r])
 	peak       func(iters int) // asm FMA loop for PeakGFLOPS; nil for generic
 	peakFlops  int             // flops per peak iteration
 }

@@ -284,12 +284,18 @@ func (g *gemmCtx) work(id int) {
 			g.packB(wk)
 			for ic := r0; ic < r1; ic += kn.mc {
 				mc := min(kn.mc, r1-ic)
-				if g.rowA() {
-					// Only a ragged last row tile needs packing (zero padding).
-					if full := mc / kn.mr * kn.mr; full < mc {
+				// In-place A: only a ragged last row tile needs packing (zero padding).
+				full := mc / kn.mr * kn.mr
+				switch {
+				case g.rowA():
+					if full < mc {
 						packTransposed(wk.apack[full*wk.kc:(full+kn.mr)*wk.kc], g.a, g.lda, ic+full, mc-full, pc, wk.kc, kn.mr)
 					}
-				} else {
+				case g.colA():
+					if full < mc {
+						packStraight(wk.apack[full*wk.kc:(full+kn.mr)*wk.kc], g.a, g.lda, pc, wk.kc, ic+full, mc-full, kn.mr)
+					}
+				default:
 					g.packA(wk, ic, mc)
 				}
 				g.macro(wk, ic, mc)
@@ -318,6 +324,16 @@ func (g *gemmCtx) packB(wk *gemmWorker) {
 // training shapes, where each A element is used only 2n times.
 func (g *gemmCtx) rowA() bool {
 	return !g.transA && g.kern.fnRowA != nil && g.lda%1024 != 0
+}
+
+// colA reports whether full tiles read a transposed A unpacked (each
+// k-step's mr values are contiguous, k-steps lda apart): a kernel that
+// supports it and, as for rowA, a row stride that is not a multiple of
+// 4 KiB. It saves the copy of A in the TN weight-gradient products
+// (dW += dYᵀ·X, K = the token count), where every A element is used only
+// 2n times.
+func (g *gemmCtx) colA() bool {
+	return g.transA && g.kern.fnColA != nil && g.lda%1024 != 0
 }
 
 // packA packs rows [ic, ic+mc) × K slice [pc, pc+kc) of op(A) into mr-tall
@@ -374,17 +390,12 @@ func panelCopyGo(dst, src *float32, rows, lds, w, npanels, ps int) {
 func packTransposed(dst, src []float32, ld, j0, cols, p0, kc, w int) {
 	dst = dst[:kc*w]
 	if cols == w && w%4 == 0 {
-		// Four source rows at a time: four streams, stores 4 contiguous floats.
-		for j := 0; j < w; j += 4 {
-			s0 := src[(j0+j)*ld+p0:][:kc]
-			s1 := src[(j0+j+1)*ld+p0:][:kc]
-			s2 := src[(j0+j+2)*ld+p0:][:kc]
-			s3 := src[(j0+j+3)*ld+p0:][:kc]
-			for p := range s0 {
-				d := dst[p*w+j : p*w+j+4]
-				d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
-			}
+		if kc == 0 {
+			return
 		}
+		// Bounds for the unchecked transpose: last source element.
+		_ = src[(j0+w-1)*ld+p0+kc-1]
+		packT4(&dst[0], &src[j0*ld+p0], ld, kc, w)
 		return
 	}
 	if cols == w && w == 6 {
@@ -413,6 +424,24 @@ func packTransposed(dst, src []float32, ld, j0, cols, p0, kc, w int) {
 	}
 }
 
+// packT4Go is the portable packT4: dst[p*w+j] = src[j*ld+p] for j < w,
+// p < kc (w a positive multiple of 4), four source rows at a time (four
+// streams, stores of 4 contiguous floats).
+func packT4Go(dst, src *float32, ld, kc, w int) {
+	d := unsafe.Slice(dst, kc*w)
+	s := unsafe.Slice(src, (w-1)*ld+kc)
+	for j := 0; j < w; j += 4 {
+		s0 := s[j*ld:][:kc]
+		s1 := s[(j+1)*ld:][:kc]
+		s2 := s[(j+2)*ld:][:kc]
+		s3 := s[(j+3)*ld:][:kc]
+		for p := range s0 {
+			t := d[p*w+j : p*w+j+4]
+			t[0], t[1], t[2], t[3] = s0[p], s1[p], s2[p], s3[p]
+		}
+	}
+}
+
 // macro runs the micro-kernel over the worker's packed A block (rows
 // [ic, ic+mc)) and all panels of its B block. Partial edge tiles go through
 // the mr×nr tmp tile so the kernel always sees a full tile and does the same
@@ -425,6 +454,7 @@ func (g *gemmCtx) macro(wk *gemmWorker, ic, mc int) {
 	apack, tmp := wk.apack, wk.tmp
 	alpha, beta, mode := g.alpha, wk.beta, wk.mode
 	rowA, fnRowA := g.rowA(), kn.fnRowA
+	colA, fnColA := g.colA(), kn.fnColA
 	for jr := 0; jr < wk.nc; jr += nr {
 		j := wk.jc + jr
 		cols := min(nr, wk.nc-jr)
@@ -434,16 +464,24 @@ func (g *gemmCtx) macro(wk *gemmWorker, ic, mc int) {
 			ap := &apack[ir*kc]
 			ci := (ic+ir)*ldc + j
 			if rows == mr && cols == nr {
-				if rowA {
+				switch {
+				case rowA:
 					fnRowA(kc, &g.a[(ic+ir)*g.lda+wk.pc], bp, &c[ci], ldc, alpha, beta, mode, g.lda)
-				} else {
+				case colA:
+					fnColA(kc, &g.a[wk.pc*g.lda+ic+ir], bp, &c[ci], ldc, alpha, beta, mode, g.lda)
+				default:
 					fn(kc, ap, bp, &c[ci], ldc, alpha, beta, mode)
 				}
 				continue
 			}
-			if rowA && rows == mr {
+			if rows == mr {
 				// Column-ragged tile: pack this A micro-panel on the fly.
-				packTransposed(apack[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, mr, wk.pc, kc, mr)
+				switch {
+				case rowA:
+					packTransposed(apack[ir*kc:ir*kc+mr*kc], g.a, g.lda, ic+ir, mr, wk.pc, kc, mr)
+				case colA:
+					packStraight(apack[ir*kc:ir*kc+mr*kc], g.a, g.lda, wk.pc, kc, ic+ir, mr, mr)
+				}
 			}
 			if mode != 0 {
 				for r := range rows {

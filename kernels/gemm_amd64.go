@@ -28,11 +28,13 @@ var avx2Kernel = gemmKernel{
 // AVX-512 cover its packing; TestGEMMReference runs the assembly where
 // AVX-512F is present, and the self-check (selfcheck.go) compares it with the
 // generic kernel before the avx512 path is used. Like the AVX2 kernel it
-// has a row-A twin for full tiles of a non-transposed A (gemmCtx.rowA),
-// checked bit for bit against the packed kernel by TestGEMMRowAKernels.
+// has a row-A twin for full tiles of a non-transposed A (gemmCtx.rowA), and
+// a column-A twin for full tiles of a transposed A (gemmCtx.colA), checked
+// bit for bit against the packed kernel by TestGEMMRowAKernels.
 var avx512Kernel = gemmKernel{
 	name: pathAVX512, mr: 12, nr: 32, kc: 192, mc: 192, nc: 4064,
-	fn: sgemmKernelAVX512, fnRowA: sgemmKernelAVX512RowA, peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,
+	fn: sgemmKernelAVX512, fnRowA: sgemmKernelAVX512RowA, fnColA: sgemmKernelAVX512ColA,
+	peak: peakFMAAVX512, peakFlops: 12 * 16 * 2,
 }
 
 // panelCopy: for r < rows, q < npanels, copy w floats from src[r*lds+q*w]
@@ -40,6 +42,12 @@ var avx512Kernel = gemmKernel{
 //
 //go:noescape
 func panelCopy(dst, src *float32, rows, lds, w, npanels, ps int)
+
+// packT4: dst[p*w+j] = src[j*ld+p] for j < w, p < kc, with w a positive
+// multiple of 4 (gemm_pack_amd64.s). The caller checks the bounds.
+//
+//go:noescape
+func packT4(dst, src *float32, ld, kc, w int)
 
 // sgemmKernelAVX2RowA is sgemmKernelAVX2 reading A unpacked from row-major
 // storage (element (r, p) at a[r*lda+p]); see rowAKernelFunc.
@@ -52,3 +60,10 @@ func sgemmKernelAVX2RowA(kc int, a, b, c *float32, ldc int, alpha, beta float32,
 //
 //go:noescape
 func sgemmKernelAVX512RowA(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)
+
+// sgemmKernelAVX512ColA is sgemmKernelAVX512 reading A unpacked from a
+// transposed store (element (r, p) at a[p*lda+r]: each k-step's 12 values
+// are contiguous); see gemmKernel.fnColA.
+//
+//go:noescape
+func sgemmKernelAVX512ColA(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int)

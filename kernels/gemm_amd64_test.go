@@ -46,7 +46,7 @@ func TestGEMMDriverBlocking(t *testing.T) {
 			k := *base
 			k.name = pathGeneric // GEMMPath is not under test here
 			k.fn = goMicroKernel(k.mr, k.nr)
-			k.fnRowA = nil
+			k.fnRowA, k.fnColA = nil, nil
 			defer useKernelPath(newPath(pathGeneric, &k, goVec))()
 			rng := rand.New(rand.NewPCG(5, 6))
 			for _, sh := range []gemmCase{{1, 1, 1, 0}, {13, 33, 7, 0}, {37, 65, 200, 0}, {200, 31, 400, 0}, {25, 4100, 3, 0}} {
@@ -59,9 +59,10 @@ func TestGEMMDriverBlocking(t *testing.T) {
 }
 
 // TestGEMMRowAKernels checks each row-A micro-kernel (AVX2 6×16, AVX-512
-// 12×32) directly against its packed twin on odd kc (every loop tail), odd
-// lda and every store mode: both do the same FMAs in the same order, so the
-// tiles must match bit for bit, and nothing outside the tile may change.
+// 12×32) and each column-A one (AVX-512) directly against its packed twin
+// on odd kc (every loop tail), odd lda and every store mode: both do the
+// same FMAs in the same order, so the tiles must match bit for bit, and
+// nothing outside the tile may change.
 func TestGEMMRowAKernels(t *testing.T) {
 	for _, tc := range []struct {
 		k  *gemmKernel
@@ -100,7 +101,53 @@ func TestGEMMRowAKernels(t *testing.T) {
 						}
 					}
 				}
+				if k.fnColA == nil {
+					continue
+				}
+				// Column-A: op(A) (r, p) at at[p*lda+r], lda >= mr.
+				for _, lda := range []int{mr, mr + 1, mr + 19} {
+					at := randMatrix(rng, kc, mr, lda, float32(math.NaN()))
+					ap := make([]float32, mr*kc)
+					packStraight(ap, at, lda, 0, kc, 0, mr, mr)
+					b := randMatrix(rng, kc, nr, nr, 0)
+					const ldc = 37 + 32
+					c0 := randMatrix(rng, mr+1, ldc, ldc, 0)
+					for mode := range 3 {
+						want := append([]float32(nil), c0...)
+						got := append([]float32(nil), c0...)
+						k.fn(kc, &ap[0], &b[0], &want[ldc+3], ldc, -0.75, 0.5, mode)
+						k.fnColA(kc, &at[0], &b[0], &got[ldc+3], ldc, -0.75, 0.5, mode, lda)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("column-A kc=%d lda=%d mode=%d: C[%d] = %v, packed kernel gives %v", kc, lda, mode, i, got[i], want[i])
+							}
+						}
+					}
+				}
 			}
 		})
+	}
+}
+
+// TestSelfCheckReachesColA shows that the GEMM self-check (checkGEMM) runs
+// the column-A micro-kernel: the AVX-512 kernel with only fnColA broken (1
+// added to the first element of each tile) must fail it, and intact it must
+// pass. (Column-A tiles arise only for a transposed A; the self-check's TN
+// shapes have full 12×32 tiles.)
+func TestSelfCheckReachesColA(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("the CPU lacks AVX-512F")
+	}
+	k := avx512Kernel
+	if e := checkGEMM(&k); !(e <= selfCheckTol) {
+		t.Fatalf("intact avx512 kernel: self-check error %v", e)
+	}
+	fnColA := k.fnColA
+	k.fnColA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
+		fnColA(kc, a, b, c, ldc, alpha, beta, mode, lda)
+		*c += 1
+	}
+	if e := checkGEMM(&k); e <= selfCheckTol {
+		t.Fatalf("broken column-A kernel passed the self-check (error %v)", e)
 	}
 }

@@ -11,7 +11,8 @@ type benchGEMMShape struct {
 	name           string
 	transA, transB bool
 	m, n, k        int
-	serial         bool // GEMMSerial (per-head attention products)
+	beta           float32 // 0: C is overwritten; 1: C += op(A)·op(B)
+	serial         bool    // GEMMSerial (per-head attention products)
 }
 
 var benchGEMMShapes = []benchGEMMShape{
@@ -81,4 +82,59 @@ func BenchmarkPeakGFLOPS(b *testing.B) {
 		p = measurePeak(curPath.Load().gemm)
 	}
 	b.ReportMetric(p, "GFLOP/s")
+}
+
+// gemmCompareShapes are the products of scripts/gemm_openblas.py (same names,
+// same order): square NN/NT/TN products and the GEMMs of one training step of
+// the tiny, small and base presets — forward NT, backward NN (dX) and TN with
+// beta = 1 (dW) for the qkv, out, MLP up/down and LM-head weights. Keep the
+// two lists in step; scripts/gemm-vs-openblas.sh interleaves them.
+func gemmCompareShapes() []benchGEMMShape {
+	var out []benchGEMMShape
+	for _, n := range []int{256, 512, 1024, 2048} {
+		out = append(out, benchGEMMShape{name: fmt.Sprintf("sq_NN_%d", n), m: n, n: n, k: n})
+	}
+	out = append(out,
+		benchGEMMShape{name: "sq_NT_1024", transB: true, m: 1024, n: 1024, k: 1024},
+		benchGEMMShape{name: "sq_TN_1024", transA: true, m: 1024, n: 1024, k: 1024})
+	presets := []struct {
+		name    string
+		N, C, H int
+	}{{"tiny", 16 * 128, 128, 384}, {"small", 16 * 128, 256, 704}, {"base", 16 * 256, 512, 1408}}
+	const vocab = 256
+	for _, p := range presets {
+		for _, l := range []struct {
+			name     string
+			in, outd int
+		}{{"qkv", p.C, 3 * p.C}, {"out", p.C, p.C}, {"up", p.C, 2 * p.H}, {"down", p.H, p.C}, {"head", p.C, vocab}} {
+			out = append(out,
+				benchGEMMShape{name: p.name + "_" + l.name + "_fwdNT", transB: true, m: p.N, n: l.outd, k: l.in},
+				benchGEMMShape{name: p.name + "_" + l.name + "_dxNN", m: p.N, n: l.in, k: l.outd},
+				benchGEMMShape{name: p.name + "_" + l.name + "_dwTN", transA: true, m: l.outd, n: l.in, k: p.N, beta: 1})
+		}
+	}
+	return out
+}
+
+// BenchmarkGEMMCompare times gemmCompareShapes on the active path (set
+// MHC_KERNELS to choose) and reports GFLOP/s, for comparison with
+// scripts/gemm_openblas.py.
+func BenchmarkGEMMCompare(b *testing.B) {
+	for _, s := range gemmCompareShapes() {
+		b.Run(s.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			ar, ac := storedShape(s.transA, s.m, s.k)
+			br, bc := storedShape(s.transB, s.k, s.n)
+			x := randMatrix(rng, ar, ac, ac, 0)
+			y := randMatrix(rng, br, bc, bc, 0)
+			c := make([]float32, s.m*s.n)
+			GEMM(s.transA, s.transB, s.m, s.n, s.k, 1, x, ac, y, bc, s.beta, c, s.n)
+			b.ResetTimer()
+			for b.Loop() {
+				GEMM(s.transA, s.transB, s.m, s.n, s.k, 1, x, ac, y, bc, s.beta, c, s.n)
+			}
+			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
 }

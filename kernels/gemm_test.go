@@ -367,11 +367,13 @@ func ExampleGEMM() {
 
 // TestPanelCopy checks the (assembly) panel copy against the portable one.
 func TestPanelCopy(t *testing.T) {
-	for _, tc := range []struct{ w, rows int }{
-		{1, 5}, {4, 9}, {6, 5}, {6, 8}, {6, 19}, {12, 3}, {16, 7}, {16, 16}, {16, 21}, {32, 10}, {7, 11},
+	for _, tc := range []struct{ w, rows, npanels int }{
+		{1, 5, 3}, {4, 9, 3}, {6, 5, 3}, {6, 8, 3}, {6, 19, 3}, {12, 3, 3}, {16, 7, 3}, {16, 16, 3},
+		{16, 21, 3}, {32, 10, 3}, {7, 11, 3}, {12, 8, 1}, {12, 17, 4}, {12, 24, 2}, {32, 1, 5},
+		{32, 8, 1}, {32, 16, 2}, {32, 23, 4}, {6, 9, 1}, {16, 9, 1},
 	} {
-		w, rows := tc.w, tc.rows
-		const npanels, lds = 3, 131
+		w, rows, npanels := tc.w, tc.rows, tc.npanels
+		lds := npanels*w + 5
 		src := make([]float32, rows*lds)
 		for i := range src {
 			src[i] = float32(i)
@@ -384,6 +386,41 @@ func TestPanelCopy(t *testing.T) {
 		for i := range want {
 			if got[i] != want[i] {
 				t.Fatalf("w=%d rows=%d: element %d = %v, want %v", w, rows, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestPackT4 checks the (assembly) 4-row transposing pack against the
+// portable one and against the definition, on odd row strides and column
+// counts (the 4×4 blocks and the column tail).
+func TestPackT4(t *testing.T) {
+	for _, w := range []int{4, 8, 12, 16, 32} {
+		for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 13, 64, 191} {
+			ld := kc + 3
+			src := make([]float32, w*ld)
+			for i := range src {
+				src[i] = float32(i) + 0.5
+			}
+			want := make([]float32, kc*w+1)
+			got := make([]float32, kc*w+1)
+			want[kc*w], got[kc*w] = -1, -1 // guard
+			packT4Go(&want[0], &src[0], ld, kc, w)
+			packT4(&got[0], &src[0], ld, kc, w)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("w=%d kc=%d: element %d = %v, want %v", w, kc, i, got[i], want[i])
+				}
+			}
+			for p := range kc {
+				for j := range w {
+					if want[p*w+j] != src[j*ld+p] {
+						t.Fatalf("w=%d kc=%d: packT4Go (%d,%d) = %v, want %v", w, kc, p, j, want[p*w+j], src[j*ld+p])
+					}
+				}
+			}
+			if got[kc*w] != -1 {
+				t.Fatalf("w=%d kc=%d: wrote past kc*w", w, kc)
 			}
 		}
 	}
