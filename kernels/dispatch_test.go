@@ -65,11 +65,11 @@ func withBrokenKernel(paths []*kernelPath, path string, brk func(p *kernelPath))
 // bump adds 1 to element i of the array at p.
 func bump(p *float32, i int) { *(*float32)(unsafe.Add(unsafe.Pointer(p), 4*i)) += 1 }
 
-// breakGEMM makes a row's micro-kernels (packed and, if present, row-A) add 1
-// to the first element of every tile they write.
+// breakGEMM makes a row's micro-kernels (packed and, if present, row-A and
+// column-A) add 1 to the first element of every tile they write.
 func breakGEMM(p *kernelPath) {
 	k := *p.gemm
-	fn, fnRowA := k.fn, k.fnRowA
+	fn, fnRowA, fnColA := k.fn, k.fnRowA, k.fnColA
 	k.fn = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int) {
 		fn(kc, a, b, c, ldc, alpha, beta, mode)
 		bump(c, 0)
@@ -79,6 +79,24 @@ func breakGEMM(p *kernelPath) {
 			fnRowA(kc, a, b, c, ldc, alpha, beta, mode, lda)
 			bump(c, 0)
 		}
+	}
+	if fnColA != nil {
+		k.fnColA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
+			fnColA(kc, a, b, c, ldc, alpha, beta, mode, lda)
+			bump(c, 0)
+		}
+	}
+	p.gemm = &k
+}
+
+// breakGEMMColA breaks only the column-A micro-kernel (used for full tiles
+// of a transposed A), to show the self-check reaches it too.
+func breakGEMMColA(p *kernelPath) {
+	k := *p.gemm
+	fnColA := k.fnColA
+	k.fnColA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
+		fnColA(kc, a, b, c, ldc, alpha, beta, mode, lda)
+		bump(c, 0)
 	}
 	p.gemm = &k
 }
@@ -273,6 +291,9 @@ func TestSelfCheckCatchesBrokenKernels(t *testing.T) {
 		cases = append(cases, tc{p.name, "gemm", breakGEMM})
 		if p.gemm.fnRowA != nil {
 			cases = append(cases, tc{p.name, "gemm", breakGEMMRowA})
+		}
+		if p.gemm.fnColA != nil {
+			cases = append(cases, tc{p.name, "gemm", breakGEMMColA})
 		}
 		for _, b := range vecBreakers {
 			if reflect.ValueOf(p.vec).FieldByName(b.name).IsNil() {
