@@ -26,6 +26,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	sizes := fs.String("sizes", "128,512,1024", "comma-separated square GEMM sizes")
 	asJSON := fs.Bool("json", false, "one JSON object per result")
 	profileOut := fs.String("profile-out", "", "with --profile: also write each combination's raw CPU profile to FILE.PRESET-CONN.pprof (for go tool pprof)")
+	dModel := fs.Int("d-model", 0, "train: override the presets' width (MLP hidden follows, as mhc train --d-model)")
 	recompute := fs.String("recompute", "0", "train: recomputation block in sublayers, auto or 0 (as mhc train --recompute)")
 	recomputeScope := fs.String("recompute-scope", model.RecomputeStreams, "train: with --recompute, streams or all (as mhc train)")
 	profile := fs.Bool("profile", false, "train: run the timed steps under the CPU profiler and print the time per phase (gemm, attention, norms, connection coefficients, Sinkhorn, apply, optimizer, other)")
@@ -87,6 +88,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				if k != hyper.Residual {
 					cfg.Streams = *streams
 				}
+				if *dModel != 0 {
+					cfg.D, cfg.MLPHidden = *dModel, model.DefaultMLPHidden(*dModel)
+				}
 				if cfg.Recompute, err = recomputeBlock(*recompute, cfg); err != nil {
 					return err
 				}
@@ -105,9 +109,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 					return badErr(err)
 				}
 				gf := r.tokPerS * cfg.FLOPsPerToken() / 1e9
-				emit(fmt.Sprintf("train %-5s %-8s %8.0f tok/s  %6.1f GFLOP/s  MFU %4.1f%%  %5.1f ms/step  %d allocs/step  peak RSS %s",
-					pn, k, r.tokPerS, gf, 100*gf/peak, r.msPerStep, r.allocs, rssText(r.peakRSS)),
-					map[string]any{"bench": "train", "preset": strings.TrimSpace(pn), "conn": string(k), "streams": cfg.Streams,
+				emit(fmt.Sprintf("train %-5s %-8s d=%-4d %8.0f tok/s  %6.1f GFLOP/s  MFU %4.1f%%  %5.1f ms/step  %d allocs/step  peak RSS %s",
+					pn, k, cfg.D, r.tokPerS, gf, 100*gf/peak, r.msPerStep, r.allocs, rssText(r.peakRSS)),
+					map[string]any{"bench": "train", "preset": strings.TrimSpace(pn), "conn": string(k), "streams": cfg.Streams, "d_model": cfg.D,
 						"recompute": cfg.Recompute, "recompute_scope": cfg.RecomputeScope,
 						"tok_per_s": round1(r.tokPerS), "gflops": round1(gf), "mfu": round1(100*gf/peak) / 100,
 						"ms_per_step": round1(r.msPerStep), "allocs_per_step": r.allocs, "peak_rss": r.peakRSS})
