@@ -111,6 +111,22 @@ func (h *seamChain) run(fused bool) {
 	h.dx = dx
 }
 
+// checkFusedBits runs the chain with the separate calls, then fused (in
+// parallel chunks and in one serial chunk), and requires the same bits.
+func (h *seamChain) checkFusedBits(t *testing.T, name string) {
+	t.Helper()
+	h.run(false)
+	want := h.snapshot()
+	h.run(true)
+	sameBits(t, name, h.snapshot(), want)
+	kernels.ParallelFor(2, kernels.TaskFunc(func(lo, hi int) {
+		if lo == 0 {
+			h.run(true)
+		}
+	}))
+	sameBits(t, name+" serial chunks", h.snapshot(), want)
+}
+
 // snapshot copies everything a run produces: activations, the
 // connections' saved state, the input gradient and the parameter
 // gradients.
@@ -181,16 +197,7 @@ func TestSeamBitIdentical(t *testing.T) {
 		cfg.Fixed = mustFixed(t, tc.fixed)
 		name := fmt.Sprintf("%s n%d C%d N%d fixed=%q", tc.kind, tc.n, tc.C, tc.N, tc.fixed)
 		h := newSeamChain(t, cfg, tc.C, tc.N, uint64(tc.n*100+tc.C))
-		h.run(false)
-		want := h.snapshot()
-		h.run(true)
-		sameBits(t, name, h.snapshot(), want)
-		kernels.ParallelFor(2, kernels.TaskFunc(func(lo, hi int) {
-			if lo == 0 {
-				h.run(true)
-			}
-		}))
-		sameBits(t, name+" serial chunks", h.snapshot(), want)
+		h.checkFusedBits(t, name)
 
 		fuses := cfg.Fixed == (Fixed{true, true, true}) || kernels.ProjFast()
 		if got := &h.dx[0] == &h.dxA[0]; got != fuses {
@@ -220,16 +227,7 @@ func TestSeamHCBitIdentical(t *testing.T) {
 		for i := range h.store.Data { // dynamic terms on, static maps off their init
 			h.store.Data[i] += float32(0.3 * rng.NormFloat64())
 		}
-		h.run(false)
-		want := h.snapshot()
-		h.run(true)
-		sameBits(t, name, h.snapshot(), want)
-		kernels.ParallelFor(2, kernels.TaskFunc(func(lo, hi int) {
-			if lo == 0 {
-				h.run(true)
-			}
-		}))
-		sameBits(t, name+" serial chunks", h.snapshot(), want)
+		h.checkFusedBits(t, name)
 		if &h.dx[0] != &h.dxA[0] {
 			t.Errorf("%s: backward seam did not fuse", name)
 		}

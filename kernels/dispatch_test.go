@@ -69,48 +69,40 @@ func bump(p *float32, i int) { *(*float32)(unsafe.Add(unsafe.Pointer(p), 4*i)) +
 // column-A) add 1 to the first element of every tile they write.
 func breakGEMM(p *kernelPath) {
 	k := *p.gemm
-	fn, fnRowA, fnColA := k.fn, k.fnRowA, k.fnColA
+	fn := k.fn
 	k.fn = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int) {
 		fn(kc, a, b, c, ldc, alpha, beta, mode)
 		bump(c, 0)
 	}
-	if fnRowA != nil {
-		k.fnRowA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
-			fnRowA(kc, a, b, c, ldc, alpha, beta, mode, lda)
-			bump(c, 0)
-		}
-	}
-	if fnColA != nil {
-		k.fnColA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
-			fnColA(kc, a, b, c, ldc, alpha, beta, mode, lda)
-			bump(c, 0)
-		}
-	}
+	k.fnRowA, k.fnColA = bumped(k.fnRowA), bumped(k.fnColA)
 	p.gemm = &k
 }
 
-// breakGEMMColA breaks only the column-A micro-kernel (used for full tiles
-// of a transposed A), to show the self-check reaches it too.
-func breakGEMMColA(p *kernelPath) {
-	k := *p.gemm
-	fnColA := k.fnColA
-	k.fnColA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
-		fnColA(kc, a, b, c, ldc, alpha, beta, mode, lda)
-		bump(c, 0)
-	}
-	p.gemm = &k
-}
-
-// breakGEMMRowA breaks only the row-A micro-kernel (used for full tiles of a
-// non-transposed A), to show the self-check reaches it too.
+// breakGEMMRowA and breakGEMMColA break only the row-A micro-kernel (full
+// tiles of a non-transposed A) or only the column-A one (a transposed A),
+// to show the self-check reaches each.
 func breakGEMMRowA(p *kernelPath) {
 	k := *p.gemm
-	fnRowA := k.fnRowA
-	k.fnRowA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
-		fnRowA(kc, a, b, c, ldc, alpha, beta, mode, lda)
+	k.fnRowA = bumped(k.fnRowA)
+	p.gemm = &k
+}
+
+func breakGEMMColA(p *kernelPath) {
+	k := *p.gemm
+	k.fnColA = bumped(k.fnColA)
+	p.gemm = &k
+}
+
+// bumped wraps an in-place-A micro-kernel so that it adds 1 to the first
+// element of every tile it writes (nil stays nil).
+func bumped(f rowAKernelFunc) rowAKernelFunc {
+	if f == nil {
+		return nil
+	}
+	return func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
+		f(kc, a, b, c, ldc, alpha, beta, mode, lda)
 		bump(c, 0)
 	}
-	p.gemm = &k
 }
 
 // vecBreakers holds, for every loop of vecKernels, a breaker that wraps the

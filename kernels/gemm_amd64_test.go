@@ -79,27 +79,14 @@ func TestGEMMRowAKernels(t *testing.T) {
 			if k.fnRowA == nil {
 				t.Fatalf("%s has no row-A kernel", k.name)
 			}
-			mr, nr := k.mr, k.nr
+			mr := k.mr
 			rng := rand.New(rand.NewPCG(7, 8))
 			for _, kc := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 65, k.kc - 1, k.kc} {
 				for _, lda := range []int{kc, kc + 1, kc + 13} {
 					a := randMatrix(rng, mr, kc, lda, float32(math.NaN()))
 					ap := make([]float32, mr*kc)
 					packTransposed(ap, a, lda, 0, mr, 0, kc, mr)
-					b := randMatrix(rng, kc, nr, nr, 0)
-					const ldc = 37 + 32
-					c0 := randMatrix(rng, mr+1, ldc, ldc, 0)
-					for mode := range 3 {
-						want := append([]float32(nil), c0...)
-						got := append([]float32(nil), c0...)
-						k.fn(kc, &ap[0], &b[0], &want[ldc+3], ldc, -0.75, 0.5, mode)
-						k.fnRowA(kc, &a[0], &b[0], &got[ldc+3], ldc, -0.75, 0.5, mode, lda)
-						for i := range got {
-							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-								t.Fatalf("kc=%d lda=%d mode=%d: C[%d] = %v, packed kernel gives %v", kc, lda, mode, i, got[i], want[i])
-							}
-						}
-					}
+					sameAsPacked(t, rng, k, k.fnRowA, "row-A", kc, ap, a, lda)
 				}
 				if k.fnColA == nil {
 					continue
@@ -109,45 +96,31 @@ func TestGEMMRowAKernels(t *testing.T) {
 					at := randMatrix(rng, kc, mr, lda, float32(math.NaN()))
 					ap := make([]float32, mr*kc)
 					packStraight(ap, at, lda, 0, kc, 0, mr, mr)
-					b := randMatrix(rng, kc, nr, nr, 0)
-					const ldc = 37 + 32
-					c0 := randMatrix(rng, mr+1, ldc, ldc, 0)
-					for mode := range 3 {
-						want := append([]float32(nil), c0...)
-						got := append([]float32(nil), c0...)
-						k.fn(kc, &ap[0], &b[0], &want[ldc+3], ldc, -0.75, 0.5, mode)
-						k.fnColA(kc, &at[0], &b[0], &got[ldc+3], ldc, -0.75, 0.5, mode, lda)
-						for i := range got {
-							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-								t.Fatalf("column-A kc=%d lda=%d mode=%d: C[%d] = %v, packed kernel gives %v", kc, lda, mode, i, got[i], want[i])
-							}
-						}
-					}
+					sameAsPacked(t, rng, k, k.fnColA, "column-A", kc, ap, at, lda)
 				}
 			}
 		})
 	}
 }
 
-// TestSelfCheckReachesColA shows that the GEMM self-check (checkGEMM) runs
-// the column-A micro-kernel: the AVX-512 kernel with only fnColA broken (1
-// added to the first element of each tile) must fail it, and intact it must
-// pass. (Column-A tiles arise only for a transposed A; the self-check's TN
-// shapes have full 12×32 tiles.)
-func TestSelfCheckReachesColA(t *testing.T) {
-	if !cpu.X86.HasAVX512F {
-		t.Skip("the CPU lacks AVX-512F")
-	}
-	k := avx512Kernel
-	if e := checkGEMM(&k); !(e <= selfCheckTol) {
-		t.Fatalf("intact avx512 kernel: self-check error %v", e)
-	}
-	fnColA := k.fnColA
-	k.fnColA = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, mode int, lda int) {
-		fnColA(kc, a, b, c, ldc, alpha, beta, mode, lda)
-		*c += 1
-	}
-	if e := checkGEMM(&k); e <= selfCheckTol {
-		t.Fatalf("broken column-A kernel passed the self-check (error %v)", e)
+// sameAsPacked runs the in-place-A micro-kernel f on a (stored with lda)
+// and k's packed kernel on its packed copy ap, into one tile of a wider C
+// (one row and columns of padding around it), for every store mode, and
+// requires the same bits everywhere in C.
+func sameAsPacked(t *testing.T, rng *rand.Rand, k *gemmKernel, f rowAKernelFunc, kind string, kc int, ap, a []float32, lda int) {
+	t.Helper()
+	b := randMatrix(rng, kc, k.nr, k.nr, 0)
+	const ldc = 37 + 32
+	c0 := randMatrix(rng, k.mr+1, ldc, ldc, 0)
+	for mode := range 3 {
+		want := append([]float32(nil), c0...)
+		got := append([]float32(nil), c0...)
+		k.fn(kc, &ap[0], &b[0], &want[ldc+3], ldc, -0.75, 0.5, mode)
+		f(kc, &a[0], &b[0], &got[ldc+3], ldc, -0.75, 0.5, mode, lda)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s kc=%d lda=%d mode=%d: C[%d] = %v, packed kernel gives %v", kind, kc, lda, mode, i, got[i], want[i])
+			}
+		}
 	}
 }

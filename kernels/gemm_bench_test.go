@@ -54,12 +54,7 @@ func BenchmarkGEMM(b *testing.B) {
 				if !ok {
 					b.Skipf("the %s path is not available here (CPU, or self-check: %v)", path, CheckPath(path))
 				}
-				rng := rand.New(rand.NewPCG(1, 1))
-				ar, ac := storedShape(s.transA, s.m, s.k)
-				br, bc := storedShape(s.transB, s.k, s.n)
-				x := randMatrix(rng, ar, ac, ac, 0)
-				y := randMatrix(rng, br, bc, bc, 0)
-				c := make([]float32, s.m*s.n)
+				x, ac, y, bc, c := s.operands()
 				f := GEMM
 				if s.serial {
 					f = GEMMSerial
@@ -82,6 +77,15 @@ func BenchmarkPeakGFLOPS(b *testing.B) {
 		p = measurePeak(curPath.Load().gemm)
 	}
 	b.ReportMetric(p, "GFLOP/s")
+}
+
+// operands returns random A and B stored for the shape's transposes, with
+// their leading dimensions, and a zero C (m×n).
+func (s benchGEMMShape) operands() (a []float32, lda int, b []float32, ldb int, c []float32) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	ar, ac := storedShape(s.transA, s.m, s.k)
+	br, bc := storedShape(s.transB, s.k, s.n)
+	return randMatrix(rng, ar, ac, ac, 0), ac, randMatrix(rng, br, bc, bc, 0), bc, make([]float32, s.m*s.n)
 }
 
 // gemmCompareShapes are the products of scripts/gemm_openblas.py (same names,
@@ -122,12 +126,7 @@ func gemmCompareShapes() []benchGEMMShape {
 func BenchmarkGEMMCompare(b *testing.B) {
 	for _, s := range gemmCompareShapes() {
 		b.Run(s.name, func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 1))
-			ar, ac := storedShape(s.transA, s.m, s.k)
-			br, bc := storedShape(s.transB, s.k, s.n)
-			x := randMatrix(rng, ar, ac, ac, 0)
-			y := randMatrix(rng, br, bc, bc, 0)
-			c := make([]float32, s.m*s.n)
+			x, ac, y, bc, c := s.operands()
 			GEMM(s.transA, s.transB, s.m, s.n, s.k, 1, x, ac, y, bc, s.beta, c, s.n)
 			b.ResetTimer()
 			for b.Loop() {
