@@ -51,20 +51,7 @@ func AttnCausalSoftmaxBackward(ds, p, dp []float32, lds, r0, rows int, scale flo
 		panic("kernels: AttnCausalSoftmaxBackward block exceeds lds")
 	}
 	n := rows * lds
-	ds, p, dp = ds[:n], p[:n], dp[:n]
-	v := vecs()
-	for t := 0; t < rows; t++ {
-		o, i := t*lds, r0+t
-		pr := p[o : o+i+1]
-		dpr := dp[o : o+i+1]
-		dsr := ds[o : o+lds]
-		d := dotV(v, pr, dpr)
-		out := dsr[:len(pr)]
-		for j := range out {
-			out[j] = scale * pr[j] * (dpr[j] - d)
-		}
-		clear(dsr[i+1:])
-	}
+	causalSoftmaxBackRows(ds[:n], p[:n], dp[:n], lds, r0, rows, scale)
 }
 
 // AttnBlocks describes the row blocks of causal attention over T positions

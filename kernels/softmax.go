@@ -81,10 +81,16 @@ func CausalSoftmaxBackward(ds, p, dp []float32, lds, r0, r1 int, scale float32) 
 		panic("kernels: CausalSoftmaxBackward row range exceeds lds")
 	}
 	lo, hi := r0*lds, r1*lds
-	ds, p, dp = ds[lo:hi], p[lo:hi], dp[lo:hi]
+	causalSoftmaxBackRows(ds[lo:hi], p[lo:hi], dp[lo:hi], lds, r0, r1-r0, scale)
+}
+
+// causalSoftmaxBackRows is the row loop of CausalSoftmaxBackward and
+// AttnCausalSoftmaxBackward: ds, p and dp hold rows × lds values, row t
+// being query r0+t.
+func causalSoftmaxBackRows(ds, p, dp []float32, lds, r0, rows int, scale float32) {
 	v := vecs()
-	for i := r0; i < r1; i++ {
-		o := (i - r0) * lds
+	for t := 0; t < rows; t++ {
+		o, i := t*lds, r0+t
 		pr := p[o : o+i+1]
 		dpr := dp[o : o+i+1]
 		dsr := ds[o : o+lds]
