@@ -300,7 +300,7 @@ func (m *mhc) coefficients(x []float32, N int) {
 // or preBackward keep a method in the profile's "conn coef" phase,
 // internal/prof.)
 func (m *mhc) coefPrepare() (blockwise bool) {
-	m.projFast = !projOff && !m.allFixed() && m.p <= kernels.ProjMaxOut && kernels.ProjFast()
+	m.projFast = m.projLoops()
 	if m.projFast {
 		if m.phiT == nil {
 			m.phiT = make([]float32, m.nc*kernels.ProjMaxOut)
@@ -312,8 +312,13 @@ func (m *mhc) coefPrepare() (blockwise bool) {
 
 // coefBlockwise reports whether coefPrepare would return true, without
 // packing anything.
-func (m *mhc) coefBlockwise() bool {
-	return m.allFixed() || (!projOff && m.p <= kernels.ProjMaxOut && kernels.ProjFast())
+func (m *mhc) coefBlockwise() bool { return m.projLoops() || m.allFixed() }
+
+// projLoops reports whether the φ projection runs through the kernels.Proj*
+// loops (not a GEMM over all tokens): the active path has them, φ has at
+// most ProjMaxOut rows, and some map is learned.
+func (m *mhc) projLoops() bool {
+	return !projOff && !m.allFixed() && m.p <= kernels.ProjMaxOut && kernels.ProjFast()
 }
 
 func (m *mhc) coefChunk(chunk, lo, hi int) {
